@@ -1,0 +1,152 @@
+"""Command line: `ctwatch` (the live monitor) and `ctwatch --once` (one scan, text or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional
+
+from ctwatch import __version__
+from ctwatch.model.filters import Filter
+from ctwatch.model.report import human_summary, snapshot_json
+from ctwatch.model.snapshot import take_snapshot
+from ctwatch.sources.base import SourceError
+from ctwatch.sources.select import CHOICES, open_source
+
+EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
+
+
+def _list(values: Optional[list]) -> list:
+    """Repeated options and comma lists both work: -p tcp -p udp, or -p tcp,udp."""
+    out: list = []
+    for v in values or ():
+        out.extend(x for x in v.split(",") if x)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ctwatch",
+        description="Live monitor for the Linux conntrack table (read-only).",
+    )
+    p.add_argument("--version", action="version", version=f"ctwatch {__version__}")
+    mode = p.add_argument_group("mode")
+    mode.add_argument("--once", action="store_true", help="scan once, print a summary, exit")
+    mode.add_argument("--json", action="store_true", help="with --once: print one JSON object")
+    mode.add_argument(
+        "--top", type=int, default=10, metavar="N", help="rows per breakdown (0 = all; default 10)"
+    )
+    src = p.add_argument_group("source")
+    src.add_argument(
+        "--root",
+        default="/",
+        metavar="DIR",
+        help="read every path under DIR instead of / (sample trees, tests)",
+    )
+    src.add_argument(
+        "--source",
+        choices=CHOICES,
+        default="auto",
+        help="auto (default), proc, or conntrack (runs conntrack -L)",
+    )
+    where = src.add_mutually_exclusive_group()
+    where.add_argument(
+        "--pid",
+        type=int,
+        metavar="PID",
+        help="the network namespace of process PID (/proc/PID/net)",
+    )
+    where.add_argument("--netns", metavar="NAME", help="a named namespace under /run/netns")
+    flt = p.add_argument_group("filters (like conntrack -L)")
+    flt.add_argument(
+        "-s", "--src", action="append", metavar="IP[/LEN]", help="original source address or CIDR"
+    )
+    flt.add_argument(
+        "-d",
+        "--dst",
+        action="append",
+        metavar="IP[/LEN]",
+        help="original destination address or CIDR",
+    )
+    flt.add_argument("-p", "--proto", action="append", metavar="NAME", help="tcp, udp, icmp...")
+    flt.add_argument("--state", action="append", metavar="STATE", help="ESTABLISHED, SYN_SENT...")
+    flt.add_argument("--dport", action="append", metavar="PORT", help="original destination port")
+    tui = p.add_argument_group("live monitor")
+    tui.add_argument(
+        "-i",
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="counter poll interval (default 1)",
+    )
+    tui.add_argument(
+        "--cpu-budget",
+        type=float,
+        default=10.0,
+        metavar="PERCENT",
+        help="share of one core the table scans may use (default 10)",
+    )
+    tui.add_argument(
+        "--ascii", action="store_true", help="ASCII glyphs only (automatic on TERM=linux and vt*)"
+    )
+    tui.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    tui.add_argument("--demo", action="store_true", help="play the bundled recorded incident")
+    tui.add_argument("--log-file", metavar="FILE", help="where error details go")
+    return p
+
+
+def build_filter(args: argparse.Namespace) -> Optional[Filter]:
+    return Filter.build(
+        src=_list(args.src),
+        dst=_list(args.dst),
+        proto=_list(args.proto),
+        state=_list(args.state),
+        dport=_list(args.dport),
+    )
+
+
+def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
+    try:
+        source = open_source(args.source, args.root, pid=args.pid, netns=args.netns)
+    except SourceError as exc:
+        print(f"ctwatch: {exc}", file=sys.stderr)
+        return EXIT_NO_SOURCE
+    try:
+        snap = take_snapshot(source, scan=True, filt=filt)
+    finally:
+        source.close()
+    if snap.table is None and snap.count is None and snap.max is None:
+        print(f"ctwatch: {'; '.join(snap.problems) or 'no conntrack data'}", file=sys.stderr)
+        return EXIT_NO_SOURCE
+    text = filt.describe() if filt else ""
+    if args.json:
+        print(json.dumps(snapshot_json(snap, args.top, text), indent=2))
+    else:
+        sys.stdout.write(human_summary(snap, args.top, text))
+    if snap.table is None:
+        print(f"ctwatch: table not read: {snap.table_error}", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.top < 0:
+        parser.error("--top must be 0 (all) or more")
+    if args.json and not args.once:
+        parser.error("--json needs --once")
+    try:
+        filt = build_filter(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.once:
+        return run_once(args, filt)
+    from ctwatch.ui.launch import run_tui
+
+    return run_tui(args, filt)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Model layer: parsed entries, one-pass aggregation, snapshots. Never imports textual."""

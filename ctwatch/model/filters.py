@@ -1,0 +1,109 @@
+"""Entry filters like conntrack(8)'s: source/destination IP or CIDR, protocol, state, port."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Optional
+
+# Row layout shared with scan.py: l4, timeout, state, src, dst, dport[, line].
+_L4, _STATE, _SRC, _DST, _DPORT = 0, 2, 3, 4, 5
+
+PROTOCOLS = ("tcp", "udp", "udplite", "icmp", "icmpv6", "sctp", "dccp", "gre", "unknown")
+
+
+def parse_network(text: str):
+    """An IP address or CIDR as a network; ValueError with a readable message otherwise."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"not an IP address or CIDR: {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Entries pass when every given criterion matches (any value within one criterion)."""
+
+    src: tuple = ()
+    dst: tuple = ()
+    proto: frozenset = frozenset()
+    state: frozenset = frozenset()
+    dport: frozenset = frozenset()
+    # Address keys repeat across thousands of rows: decide each distinct one only once.
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        src: Optional[list] = None,
+        dst: Optional[list] = None,
+        proto: Optional[list] = None,
+        state: Optional[list] = None,
+        dport: Optional[list] = None,
+    ) -> Optional[Filter]:
+        """A filter from user text, or None when nothing was asked for."""
+        if not any((src, dst, proto, state, dport)):
+            return None
+        ports = set()
+        for p in dport or ():
+            if not str(p).isdigit() or not 0 <= int(p) <= 65535:
+                raise ValueError(f"not a port number: {p!r}")
+            ports.add(int(p))
+        protos = {p.lower() for p in proto or ()}
+        for p in protos:
+            if p not in PROTOCOLS:
+                raise ValueError(f"unknown protocol {p!r} (one of {', '.join(PROTOCOLS)})")
+        return cls(
+            src=tuple(parse_network(s) for s in src or ()),
+            dst=tuple(parse_network(d) for d in dst or ()),
+            proto=frozenset(protos),
+            state=frozenset(s.upper() for s in state or ()),
+            dport=frozenset(ports),
+        )
+
+    def describe(self) -> str:
+        parts = [
+            f"src {', '.join(map(str, self.src))}" if self.src else "",
+            f"dst {', '.join(map(str, self.dst))}" if self.dst else "",
+            f"proto {', '.join(sorted(self.proto))}" if self.proto else "",
+            f"state {', '.join(sorted(self.state))}" if self.state else "",
+            f"dport {', '.join(map(str, sorted(self.dport)))}" if self.dport else "",
+        ]
+        return "; ".join(p for p in parts if p)
+
+    def _addr_in(self, raw: bytes, nets: tuple, which: str) -> bool:
+        key = (which, raw)
+        hit = self._memo.get(key)
+        if hit is None:
+            try:
+                addr = ipaddress.ip_address(raw.decode("ascii"))
+                hit = any(addr in n for n in nets)
+            except (ValueError, UnicodeDecodeError):
+                hit = False
+            if len(self._memo) > 1_000_000:
+                self._memo.clear()
+            self._memo[key] = hit
+        return hit
+
+    def match_row(self, row: tuple) -> bool:
+        if self.proto and row[_L4].decode() not in self.proto:
+            return False
+        if self.state and row[_STATE].decode() not in self.state:
+            return False
+        if self.dport and (not row[_DPORT] or int(row[_DPORT]) not in self.dport):
+            return False
+        if self.src and not self._addr_in(row[_SRC], self.src, "s"):
+            return False
+        return not (self.dst and not self._addr_in(row[_DST], self.dst, "d"))
+
+    def match_entry(self, entry) -> bool:
+        """The same test on a parsed Entry (for sources that yield entries, and tests)."""
+        row = (
+            entry.l4.encode(),
+            b"",
+            (entry.state or "").encode(),
+            entry.orig.src.encode(),
+            entry.orig.dst.encode(),
+            b"" if entry.orig.dport is None else str(entry.orig.dport).encode(),
+        )
+        return self.match_row(row)

@@ -1,0 +1,125 @@
+"""Reading another network namespace: by process id, or by name under /run/netns."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
+
+from ctwatch.sources.base import Source, SourceError, under
+from ctwatch.sources.procfs import ProcSource
+
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    if hasattr(os, "setns"):  # Python 3.12+
+        os.setns(fd, CLONE_NEWNET)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def netns_path(root: str, name: str) -> str:
+    if not name or "/" in name or name in (".", ".."):
+        raise SourceError(f"invalid network namespace name {name!r}")
+    return under(root, f"/run/netns/{name}")
+
+
+def find_pid_in_netns(root: str, name: str) -> Optional[int]:
+    """A process living in the named namespace (same inode), or None."""
+    try:
+        want = os.stat(netns_path(root, name))
+    except OSError:
+        return None
+    proc = under(root, "/proc")
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            st = os.stat(os.path.join(proc, entry, "ns", "net"))
+        except OSError:
+            continue
+        if (st.st_ino, st.st_dev) == (want.st_ino, want.st_dev):
+            return int(entry)
+    return None
+
+
+class NetnsSource(Source):
+    """A named namespace, read from one thread of ours that entered it with setns(2).
+
+    setns changes only the calling thread, so every read runs on that thread; paths go
+    through /proc/thread-self/net because /proc/net follows the main thread. The `cat`
+    child that reads the table is started from that thread and inherits its namespace.
+    """
+
+    name = "netns"
+
+    def __init__(self, name: str, root: str = "/") -> None:
+        path = netns_path(root, name)
+        try:
+            self._fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise SourceError(
+                f"network namespace {name!r} not found ({path})"
+                if exc.errno == errno.ENOENT
+                else f"cannot open namespace {path}: {exc.strerror}"
+            ) from None
+        self.netns = name
+        self._path = path
+        self.label = f"netns {name}"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{name}")
+        try:
+            self._pool.submit(self._enter).result()
+        except OSError as exc:
+            self.close()
+            raise SourceError(
+                f"cannot enter namespace {name!r}: {exc.strerror or exc} (needs root)"
+            ) from None
+        self._inner = ProcSource(root, net_dir="/proc/thread-self/net")
+        self._inner.label = self.label
+
+    def _enter(self) -> None:
+        _setns(self._fd)
+
+    def _alive(self) -> None:
+        # A namespace deleted with `ip netns del` lives on while we hold its fd; say so.
+        if not os.path.exists(self._path):
+            raise SourceError(f"network namespace {self.netns!r} is gone")
+
+    def read_counters(self):
+        self._alive()
+        return self._pool.submit(self._inner.read_counters).result()
+
+    def table_chunks(self):
+        self._alive()
+        # Start the reader (and open the file) on the namespace thread, consume here.
+        return self._pool.submit(self._start_table).result()
+
+    def _start_table(self):
+        chunks = self._inner.table_chunks()
+        first = next(chunks, None)
+
+        def rest():
+            if first is not None:
+                yield first
+                yield from chunks
+
+        return rest()
+
+    def table_problem(self):
+        return self._pool.submit(self._inner.table_problem).result()
+
+    def read_tunables(self):
+        return self._pool.submit(self._inner.read_tunables).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
