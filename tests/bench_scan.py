@@ -1,0 +1,178 @@
+"""Benchmark: ctwatch's full table scan against the kernel's own cost and the usual peers.
+
+Run as root: `.venv/bin/python tests/bench_scan.py [--entries 250000] [--repeat 5]`.
+It builds a real table in a lab namespace, then measures in the same run, inside that
+namespace: `cat /proc/net/nf_conntrack` (the floor), `conntrack -L`, the seed's
+`awk | sort | uniq -c`, ctwatch's scan (read + parse + every breakdown, timed inside the
+process) and its peak RSS; then peak RSS on a synthetic file of 1,048,576 distinct sources.
+Prints medians and ratios; never asserts (machines here are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+TABLE = "/proc/net/nf_conntrack"
+SEED_PIPELINE = "awk '{print $6}' /proc/net/nf_conntrack | sort | uniq -c > /dev/null"
+
+
+def run_child(argv: list) -> tuple:
+    """(wall seconds, peak RSS in MB, stdout) of one command, RSS of that child alone."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = (
+        os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv} failed with {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024.0, out
+
+
+def timed(argv: list) -> float:
+    return run_child(argv)[0]
+
+
+def ctwatch_argv(*extra: str) -> list:
+    return [sys.executable, "-m", "ctwatch", "--once", "--json", "--top", "10", *extra]
+
+
+def inner(repeat: int) -> dict:
+    """Runs inside the lab namespace; every peer is measured alternately, `repeat` times."""
+    from ctwatch.sources.procfs import ProcSource
+
+    samples: dict = {
+        k: []
+        for k in ("cat", "conntrack -L", "awk|sort|uniq -c", "ctwatch scan", "ctwatch process")
+    }
+    rss = []
+    entries = None
+    for _ in range(repeat):
+        samples["cat"].append(timed(["cat", TABLE]))
+        samples["conntrack -L"].append(timed(["conntrack", "-L"]))
+        samples["awk|sort|uniq -c"].append(timed(["sh", "-c", SEED_PIPELINE]))
+        wall, peak, out = run_child(ctwatch_argv())
+        report = json.loads(out)
+        entries = report["entries"]
+        samples["ctwatch scan"].append(report["scan_seconds"])
+        samples["ctwatch process"].append(wall)
+        rss.append(peak)
+    source = ProcSource("/")
+    polls = []
+    for _ in range(200):
+        t = time.perf_counter()
+        source.read_counters()
+        polls.append(time.perf_counter() - t)
+    return {
+        "entries": entries,
+        "median_seconds": {k: statistics.median(v) for k, v in samples.items()},
+        "ctwatch_peak_rss_mb": max(rss),
+        "counters_poll_ms_median": 1000 * statistics.median(polls),
+        "counters_poll_ms_p95": 1000 * sorted(polls)[int(0.95 * len(polls))],
+    }
+
+
+def synthetic_tree(root: str, n: int) -> None:
+    """A --root tree whose table has n entries from n distinct sources (a spoofed flood)."""
+    os.makedirs(os.path.join(root, "proc/net/stat"))
+    nf = os.path.join(root, "proc/sys/net/netfilter")
+    os.makedirs(nf)
+    for name, value in (
+        ("nf_conntrack_count", n),
+        ("nf_conntrack_max", n),
+        ("nf_conntrack_buckets", 262144),
+    ):
+        with open(os.path.join(nf, name), "w") as f:
+            f.write(f"{value}\n")
+    with open(os.path.join(root, "proc/net/nf_conntrack"), "w") as f:
+        for i in range(n):
+            src = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+            port = 1024 + i % 60000
+            f.write(
+                f"ipv4     2 tcp      6 59 SYN_RECV src={src} dst=192.0.2.1 "
+                f"sport={port} dport=80 src=192.0.2.1 dst={src} sport=80 dport={port} "
+                "mark=0 zone=0 use=2\n"
+            )
+
+
+def synthetic(n: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ctwbench-") as root:
+        synthetic_tree(root, n)
+        cat = timed(["cat", os.path.join(root, "proc/net/nf_conntrack")])
+        wall, peak, out = run_child(ctwatch_argv("--root", root))
+        report = json.loads(out)
+    return {
+        "entries": report["entries"],
+        "distinct_src": report["distinct_src"],
+        "scan_seconds": report["scan_seconds"],
+        "process_seconds": wall,
+        "cat_seconds_page_cache": cat,
+        "ctwatch_peak_rss_mb": peak,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--entries", type=int, default=250_000)
+    ap.add_argument("--synthetic", type=int, default=1_048_576)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.inner:
+        print(json.dumps(inner(args.repeat)))
+        return 0
+    from lab import Lab, lab_unavailable_reason
+
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"benchmark needs the lab: {reason}")
+        return 1
+    with Lab("ctwbench") as lab:
+        started = time.perf_counter()
+        lab.fill_udp(args.entries)
+        print(
+            f"lab table: {lab.count():,} entries in {lab.name} "
+            f"(built in {time.perf_counter() - started:.1f} s), kernel {os.uname().release}"
+        )
+        proc = lab.run(
+            [sys.executable, os.path.abspath(__file__), "--inner", "--repeat", str(args.repeat)],
+            capture_output=True,
+            text=True,
+        )
+        real = json.loads(proc.stdout)
+    med = real["median_seconds"]
+    floor = med["cat"]
+    print(f"\nreal table, {real['entries']:,} entries, median of {args.repeat} runs:")
+    for name, seconds in med.items():
+        print(f"  {name:<18} {seconds:7.3f} s   {seconds / floor:5.2f}x cat")
+    print(f"  ctwatch peak RSS   {real['ctwatch_peak_rss_mb']:7.1f} MB   (target <= 80 MB)")
+    print(
+        f"  counters poll      {real['counters_poll_ms_median']:7.3f} ms median, "
+        f"{real['counters_poll_ms_p95']:.3f} ms p95   (target <= 5 ms)"
+    )
+    print(f"  target: scan <= 1.3x cat -> {med['ctwatch scan'] / floor:.2f}x")
+    if args.synthetic:
+        syn = synthetic(args.synthetic)
+        print(f"\nsynthetic file, {syn['entries']:,} entries, {syn['distinct_src']:,} sources:")
+        print(
+            f"  ctwatch scan {syn['scan_seconds']:.3f} s, process {syn['process_seconds']:.3f} s, "
+            f"peak RSS {syn['ctwatch_peak_rss_mb']:.1f} MB   (target <= 250 MB)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
