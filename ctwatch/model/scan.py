@@ -33,6 +33,7 @@ FAST_RE = re.compile(rb"^" + _FIELDS, re.M)
 LINE_RE = re.compile(rb"^(?=" + _FIELDS + rb")([^\n]*)", re.M)
 
 L4, TIMEOUT, STATE, SRC, DST, DPORT, LINE = range(7)
+_EXPIRY_KEY = itemgetter(L4, STATE, TIMEOUT)
 _GET = {
     name: itemgetter(i)
     for name, i in (("proto", L4), ("state", STATE), ("src", SRC), ("dst", DST), ("dport", DPORT))
@@ -50,6 +51,7 @@ class Breakdown:
 
     entries: int
     counts: dict  # dimension name -> Counter of raw bytes keys
+    expiry: Counter = None  # (l4, state, timeout) raw bytes -> count; see model/expiry.py
 
     def top(self, dimension: str, n: int = 10, by: str = "count") -> list:
         """[(display key, count)], largest first (`by="name"` sorts by key); n=0 means all."""
@@ -109,18 +111,21 @@ class _Accumulator:
     def __init__(self) -> None:
         self.entries = 0
         self.counts = {name: Counter() for name in DIMENSIONS}
+        self.expiry = Counter()
 
     def add(self, rows: list) -> None:
         self.entries += len(rows)
         for name, counter in self.counts.items():
             counter.update(map(_GET[name], rows))
+        # (l4, state, seconds left): few distinct keys in practice, bucketed after the scan.
+        self.expiry.update(map(_EXPIRY_KEY, rows))
 
     def freeze(self) -> Breakdown:
         # Entries without a state (udp, icmp...) or a port (icmp, gre...) are counted under
         # the empty key while scanning; they do not belong in those breakdowns.
         self.counts["state"].pop(b"", None)
         self.counts["dport"].pop(b"", None)
-        return Breakdown(self.entries, self.counts)
+        return Breakdown(self.entries, self.counts, self.expiry)
 
 
 @dataclass(frozen=True)
