@@ -55,6 +55,7 @@ class Entry:
     flags: frozenset = frozenset()
     mark: Optional[int] = None
     secctx: Optional[str] = None
+    secmark: Optional[int] = None
     zone: Optional[int] = None
     delta_time: Optional[int] = None
     use: Optional[int] = None
@@ -203,8 +204,9 @@ def _parse_tokens(tokens: list) -> Entry:
         orig=orig,
         reply=reply,
         flags=frozenset(flags),
-        mark=_int_or_none(tail.get("mark", tail.get("secmark"))),
+        mark=_int_or_none(tail.get("mark")),
         secctx=tail.get("secctx"),
+        secmark=_int_or_none(tail.get("secmark")),
         zone=_int_or_none(tail.get("zone")),
         delta_time=_int_or_none(tail.get("delta-time")),
         use=_int_or_none(tail.get("use")),
