@@ -23,8 +23,9 @@ def open_source(
     """The source to read, or SourceError saying in one line why there is none.
 
     auto: the procfs table when its file exists (modern, then legacy), else conntrack(8)
-    when installed. A table that exists but is unreadable (not root) still gives the proc
-    source: count and max are world-readable and worth showing.
+    when installed and root is / (it reads the live kernel, not a tree). A table that
+    exists but is unreadable (not root) still gives the proc source: count and max are
+    world-readable and worth showing.
     """
     if kind not in CHOICES:
         raise SourceError(f"unknown source {kind!r} (one of {', '.join(CHOICES)})")
@@ -55,7 +56,9 @@ def open_source(
         if layout is None:
             raise SourceError(_no_table_reason(root))
         return ProcSource(root, layout)
-    if shutil.which("conntrack"):
+    # conntrack(8) asks the running kernel, not the tree under --root: for a sample tree
+    # it would report this host's table as if it were the tree's.
+    if os.path.realpath(root) == "/" and shutil.which("conntrack"):
         return ConntrackSource(root)
     raise SourceError(_no_table_reason(root))
 
