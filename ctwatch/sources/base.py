@@ -55,6 +55,14 @@ class Source:
     def read_tunables(self) -> Tunables:
         return Tunables()
 
+    def has_table(self) -> bool:
+        """False when this tick has no table to scan (a counters-only recorded frame)."""
+        return True
+
+    def recorded_scan(self) -> Optional[dict]:
+        """Already aggregated table (a recording of a big table), else None: scan the text."""
+        return None
+
     def table_problem(self) -> Optional[str]:
         """Why the table cannot be read right now, or None when it can."""
         try:
@@ -74,9 +82,8 @@ def under(root: str, path: str) -> str:
 
 
 def explain_oserror(path: str, exc: OSError, what: str = "") -> str:
-    what = what or path
     if exc.errno == errno.ENOENT:
-        return f"{what} not found ({path})"
+        return f"{what} not found ({path})" if what else f"{path} not found"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"permission denied reading {path}: needs root"
     return f"cannot read {path}: {exc.strerror or exc}"
