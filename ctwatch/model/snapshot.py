@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ctwatch.model.filters import Filter
+from ctwatch.model.recorded import scan_from_record
 from ctwatch.model.scan import TableScan, scan_table
 from ctwatch.sources.base import Source, SourceError
 
@@ -61,11 +62,15 @@ def take_snapshot(
         counter_errors = counters.errors
     table = None
     table_error = None
-    if scan:
+    if scan and source.has_table():
+        recorded = source.recorded_scan()
         try:
-            table = scan_table(
-                source.table_chunks(), filt=filt, focus=focus, entry_limit=entry_limit
-            )
+            if recorded is not None:
+                table = scan_from_record(recorded)
+            else:
+                table = scan_table(
+                    source.table_chunks(), filt=filt, focus=focus, entry_limit=entry_limit
+                )
         except SourceError as exc:
             table_error = str(exc)
     return Snapshot(

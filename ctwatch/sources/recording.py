@@ -4,9 +4,12 @@ Format (one gzip-compressed JSON object per line, so a cut-off file still replay
 its last whole frame):
   {"format": "ctwatch-recording", "version": 1, "label": ..., "source": ...}   (header)
   {"t": wall_time, "count": N, "max": N, "buckets": N, "stats": {...},
-   "table": "<raw table text>" or null}                                      (frames)
-The table is kept verbatim (what the kernel printed), so replay runs the very parser
-and aggregation a live session runs.
+   "table": "<raw table text>" | absent, "scan": {aggregated scan} | absent}  (frames)
+A small table is kept verbatim (what the kernel printed), so replay runs the very parser
+and aggregation a live session runs. A big one is kept as the scan's aggregates (top
+rows of every breakdown, see model/recorded.py): 250k raw entries are 40 MB a frame,
+their aggregates a few kB, which keeps an hour at 1 s under 50 MB. A frame without
+either is a counters-only tick (the table was not rescanned that second).
 """
 
 from __future__ import annotations
@@ -30,14 +33,32 @@ class Recorder:
             self._f = gzip.open(path, "wt", encoding="utf-8", compresslevel=6)
         except OSError as exc:
             raise SourceError(f"cannot write recording {path}: {exc.strerror or exc}") from None
-        self._f.write(json.dumps({"format": FORMAT, "version": 1, "label": label,
-                                  "source": source}) + "\n")
+        self._f.write(
+            json.dumps({"format": FORMAT, "version": 1, "label": label, "source": source}) + "\n"
+        )
 
-    def write(self, t: float, counters: Counters, table: Optional[bytes]) -> None:
-        frame = {"t": round(t, 3), "count": counters.count, "max": counters.max,
-                 "buckets": counters.buckets, "stats": counters.stats,
-                 "table": None if table is None else table.decode("ascii", "replace")}
+    def write(
+        self,
+        t: float,
+        counters: Counters,
+        table: Optional[bytes] = None,
+        scan: Optional[dict] = None,
+    ) -> None:
+        frame: dict = {
+            "t": round(t, 3),
+            "count": counters.count,
+            "max": counters.max,
+            "buckets": counters.buckets,
+            "stats": counters.stats,
+        }
+        if table is not None:
+            frame["table"] = table.decode("ascii", "replace")
+        elif scan is not None:
+            frame["scan"] = scan
         self._f.write(json.dumps(frame, separators=(",", ":")) + "\n")
+
+    def flush(self) -> None:
+        self._f.flush()
 
     def close(self) -> None:
         self._f.close()
@@ -100,11 +121,26 @@ class ReplaySource(Source):
 
     def read_counters(self) -> Counters:
         f = self.frame
-        return Counters(count=f.get("count"), max=f.get("max"), buckets=f.get("buckets"),
-                        stats=dict(f.get("stats") or {}))
+        return Counters(
+            count=f.get("count"),
+            max=f.get("max"),
+            buckets=f.get("buckets"),
+            stats=dict(f.get("stats") or {}),
+        )
+
+    @property
+    def t(self) -> float:
+        return float(self.frame.get("t", 0.0))
+
+    def recorded_scan(self) -> Optional[dict]:
+        """The aggregated scan stored with this frame (big tables), if any."""
+        return self.frame.get("scan")
+
+    def has_table(self) -> bool:
+        return "table" in self.frame or "scan" in self.frame
 
     def table_chunks(self) -> Iterator[bytes]:
         table = self.frame.get("table")
         if table is None:
-            raise SourceError("no table in this recorded frame")
+            raise SourceError("no raw table in this recorded frame")
         return iter((table.encode("ascii", "replace"),))
