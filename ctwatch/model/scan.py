@@ -69,7 +69,11 @@ class Breakdown:
         return dict(self.top(dimension, n))
 
     def get(self, dimension: str, key: str) -> int:
-        return self.counts[dimension].get(_raw_key(dimension, key), 0)
+        counter = self.counts[dimension]
+        for raw in _raw_keys(dimension, key):
+            if raw in counter:
+                return counter[raw]
+        return 0
 
     def distinct(self, dimension: str) -> int:
         return len(self.counts[dimension])
@@ -82,15 +86,19 @@ class Breakdown:
         return text
 
 
-def _raw_key(dimension: str, key: str) -> bytes:
+def _raw_keys(dimension: str, key: str) -> tuple:
+    """Forms the kernel may have printed `key` in: /proc writes IPv6 exploded,
+    conntrack(8) compressed."""
     if dimension in ("src", "dst") and ":" in key:
         import ipaddress
 
         try:
-            return ipaddress.IPv6Address(key).exploded.encode()
+            addr = ipaddress.IPv6Address(key)
         except ValueError:
             pass
-    return key.encode()
+        else:
+            return (addr.exploded.encode(), addr.compressed.encode())
+    return (key.encode(),)
 
 
 def _name_key(dimension: str, label: str):
