@@ -1,0 +1,387 @@
+"""Loopback traffic generators run inside a lab namespace: `python lab_traffic.py COMMAND ...`.
+
+One-shot commands make their flows and exit. Holding commands (hold-tcp, half-close, flood
+with --hold) print a line starting with `ready` once their flows exist, then keep their
+sockets open until SIGTERM or stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import random
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+
+def _raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _family(v6: bool) -> int:
+    return socket.AF_INET6 if v6 else socket.AF_INET
+
+
+def _server_addr(v6: bool) -> str:
+    return "::1" if v6 else "127.0.0.1"
+
+
+def _sources(arg: str, v6: bool) -> list:
+    return [s for s in (arg or "").split(",") if s] or [None]
+
+
+def _hold() -> None:
+    """Keep everything open until SIGTERM or stdin closes."""
+    print("ready", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while True:
+            r, _, _ = select.select([sys.stdin], [], [], 3600)
+            if r and not sys.stdin.read(1):
+                return
+    except KeyboardInterrupt:
+        return
+
+
+def _connect_pairs(args, listener: socket.socket) -> list:
+    """n connected (client, server) socket pairs, clients bound round-robin to --src."""
+    srcs = _sources(args.src, args.v6)
+    pairs = []
+    for i in range(args.n):
+        c = socket.socket(_family(args.v6), socket.SOCK_STREAM)
+        src = srcs[i % len(srcs)]
+        if src:
+            c.bind((src, 0))
+        c.connect((_server_addr(args.v6), args.port))
+        s, _ = listener.accept()
+        pairs.append((c, s))
+    return pairs
+
+
+def _listener(args) -> socket.socket:
+    s = socket.socket(_family(args.v6), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((_server_addr(args.v6) if not args.v6 else "::", args.port))
+    s.listen(4096)
+    return s
+
+
+def cmd_hold_tcp(args) -> None:
+    """ESTABLISHED flows kept open."""
+    _raise_nofile()
+    listener = _listener(args)
+    pairs = _connect_pairs(args, listener)
+    for c, s in pairs:
+        c.sendall(b"hello")
+        s.recv(16)
+        s.sendall(b"world")
+        c.recv(16)
+    _hold()
+
+
+def cmd_half_close(args) -> None:
+    """Client shut down writing, server keeps its side open: CLOSE_WAIT."""
+    _raise_nofile()
+    listener = _listener(args)
+    pairs = _connect_pairs(args, listener)
+    for c, s in pairs:
+        c.shutdown(socket.SHUT_WR)
+        s.recv(16)
+    time.sleep(0.2)
+    _hold()
+
+
+def cmd_time_wait(args) -> None:
+    """Orderly close from the client side first: TIME_WAIT."""
+    _raise_nofile()
+    listener = _listener(args)
+    for c, s in _connect_pairs(args, listener):
+        c.sendall(b"x")
+        s.recv(1)
+        c.close()
+        s.recv(1)
+        s.close()
+    time.sleep(0.2)
+
+
+def cmd_syn_sent(args) -> None:
+    """Connects whose SYN the lab drops after tracking (Lab.drop_syn): SYN_SENT."""
+    _raise_nofile()
+    srcs = _sources(args.src, args.v6)
+    socks = []
+    for i in range(args.n):
+        c = socket.socket(_family(args.v6), socket.SOCK_STREAM)
+        if srcs[i % len(srcs)]:
+            c.bind((srcs[i % len(srcs)], 0))
+        c.setblocking(False)
+        c.connect_ex((_server_addr(args.v6), args.port))
+        socks.append(c)
+    time.sleep(0.3)
+    if args.hold:
+        _hold()
+
+
+def cmd_syn_recv(args) -> None:
+    """A listener whose SYN-ACKs the lab drops after tracking (Lab.drop_synack): SYN_RECV."""
+    _raise_nofile()
+    listener = _listener(args)
+    cmd_syn_sent(args)
+    listener.close()
+
+
+def cmd_reset(args) -> None:
+    """Established connections aborted with a RST (SO_LINGER 0): CLOSE.
+
+    (A RST answering a bare SYN would not do: the kernel deletes such an entry at once.)
+    """
+    _raise_nofile()
+    listener = _listener(args)
+    for c, s in _connect_pairs(args, listener):
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        s.close()
+    time.sleep(0.2)
+
+
+def cmd_udp(args) -> None:
+    """n UDP flows from distinct ports; with --echo a server answers (and --assured waits
+    the kernel's 2 s before a second packet, which marks the flow ASSURED)."""
+    _raise_nofile()
+    server = None
+    if args.echo:
+        server = socket.socket(_family(args.v6), socket.SOCK_DGRAM)
+        server.bind((_server_addr(args.v6), args.port))
+    srcs = _sources(args.src, args.v6)
+    clients = []
+    dst = (_server_addr(args.v6), args.port)
+    for i in range(args.n):
+        c = socket.socket(_family(args.v6), socket.SOCK_DGRAM)
+        if srcs[i % len(srcs)]:
+            c.bind((srcs[i % len(srcs)], 0))
+        c.sendto(b"query", dst)
+        clients.append(c)
+        if server is not None:
+            data, peer = server.recvfrom(64)
+            server.sendto(b"answer", peer)
+            c.recv(64)
+    if server is not None and args.assured:
+        time.sleep(2.2)
+        for c in clients:
+            c.sendto(b"again", dst)
+            server.recvfrom(64)
+
+
+def cmd_fill_udp(args) -> None:
+    """n distinct unreplied UDP flows as fast as one socket can send them."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    base = int(ipaddress.IPv4Address("127.1.0.1"))
+    failed = 0
+    for i in range(args.n):
+        try:
+            s.sendto(b"x", (str(ipaddress.IPv4Address(base + i // 8)), args.port + i % 8))
+        except OSError:
+            failed += 1  # EPERM once the table is full: the kernel dropped it
+    print(f"sent {args.n - failed} failed {failed}")
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _syn_packet(src: str, dst: str, sport: int, dport: int) -> bytes:
+    seq = random.getrandbits(32)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(tcp),
+        0,
+        0,
+        64,
+        6,
+        0,
+        socket.inet_aton(src),
+        socket.inet_aton(dst),
+    )
+    return ip + tcp
+
+
+def cmd_flood(args) -> None:
+    """Spoofed-source TCP SYNs (raw) and/or UDP from a few 127.0.0.x sources, paced."""
+    srcs = _sources(args.src, False)
+    srcs = [s or "127.0.0.2" for s in srcs]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    # A listener answers with SYN-ACKs (SYN_RECV when Lab.drop_synack hides them from
+    # the spoofed sources); without one the RST would delete each entry at once.
+    listener = _listener(args) if args.listen else None
+    sent = failed = 0
+    start = time.monotonic()
+    deadline = start + args.duration if args.duration else None
+    i = 0
+    while (args.n == 0 or i < args.n) and (deadline is None or time.monotonic() < deadline):
+        src = srcs[i % len(srcs)]
+        sport = 1024 + random.randrange(64000)
+        try:
+            if args.udp_share and random.random() < args.udp_share:
+                udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                udp.bind((src, 0))
+                udp.sendto(b"x", ("127.0.0.1", args.udp_port))
+                udp.close()
+            else:
+                raw.sendto(_syn_packet(src, "127.0.0.1", sport, args.port), ("127.0.0.1", 0))
+            sent += 1
+        except OSError:
+            failed += 1
+        i += 1
+        if args.rate:
+            ahead = i / args.rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+    print(f"sent {sent} failed {failed}", flush=True)
+    if args.hold or listener is not None:
+        _hold()
+
+
+def cmd_icmp(args) -> None:
+    """Echo requests with distinct ids; the kernel answers them."""
+    if args.v6:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    for i in range(args.n):
+        ident = 1000 + i
+        if args.v6:  # the kernel fills the ICMPv6 checksum on raw sockets
+            pkt = struct.pack("!BBHHH", 128, 0, 0, ident, 1) + b"ctwatch"
+        else:
+            body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"ctwatch"
+            pkt = body[:2] + struct.pack("!H", _checksum(body)) + body[4:]
+        s.sendto(pkt, (_server_addr(args.v6), 0))
+    time.sleep(0.2)
+
+
+def cmd_gre(args) -> None:
+    """GRE: plain (version 0) to distinct addresses, and PPTP-style (version 1) call ids."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+    for i in range(args.n):
+        if i % 2:
+            pkt = struct.pack("!HHHH", 0x2001, 0x880B, 0, 100 + i)
+            dst = "127.0.0.1"
+        else:
+            pkt = struct.pack("!HH", 0, 0x0800) + b"\0" * 20
+            dst = f"127.0.3.{1 + i // 2 % 250}"
+        s.sendto(pkt, (dst, 0))
+
+
+def cmd_rawproto(args) -> None:
+    """A protocol conntrack has no tracker for: shown as `unknown`."""
+    s = socket.socket(_family(args.v6), socket.SOCK_RAW, args.proto)
+    for i in range(args.n):
+        dst = "::1" if args.v6 else f"127.0.4.{1 + i % 250}"
+        s.sendto(b"ctwatch", (dst, 0))
+
+
+def _crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def _sctp(sport: int, dport: int, vtag: int, chunk: bytes) -> bytes:
+    pkt = struct.pack("!HHII", sport, dport, vtag, 0) + chunk
+    return pkt[:8] + struct.pack("<I", _crc32c(pkt)) + pkt[12:]
+
+
+def _sctp_init(kind: int, tag: int) -> bytes:
+    return struct.pack("!BBHIIHHI", kind, 0, 20, tag, 65535, 10, 10, tag)
+
+
+def cmd_sctp(args) -> None:
+    """SCTP built by hand (no SCTP stack needed): INITs (COOKIE_WAIT), and with --established
+    a full four-way handshake played from both ends."""
+    client = socket.socket(socket.AF_INET, socket.SOCK_RAW, 132)
+    client.bind(("127.0.0.2", 0))
+    server = socket.socket(socket.AF_INET, socket.SOCK_RAW, 132)
+    server.bind(("127.0.0.1", 0))
+    for i in range(args.n):
+        sport, ta, tb = 40000 + i, 0x1000 + i, 0x2000 + i
+        client.sendto(_sctp(sport, args.port, 0, _sctp_init(1, ta)), ("127.0.0.1", 0))
+        if not args.established:
+            continue
+        time.sleep(0.01)
+        server.sendto(_sctp(args.port, sport, ta, _sctp_init(2, tb)), ("127.0.0.2", 0))
+        time.sleep(0.01)
+        cookie = struct.pack("!BBH", 10, 0, 8) + b"cook"
+        client.sendto(_sctp(sport, args.port, tb, cookie), ("127.0.0.1", 0))
+        time.sleep(0.01)
+        server.sendto(_sctp(args.port, sport, ta, struct.pack("!BBH", 11, 0, 4)), ("127.0.0.2", 0))
+
+
+def cmd_udplite(args) -> None:
+    """UDP-Lite flows (socket if the kernel has UDP-Lite, else unsupported)."""
+    s = socket.socket(_family(args.v6), socket.SOCK_DGRAM, 136)
+    for i in range(args.n):
+        s.sendto(b"lite", (_server_addr(args.v6), args.port + i))
+
+
+COMMANDS = {
+    "hold-tcp": cmd_hold_tcp,
+    "half-close": cmd_half_close,
+    "time-wait": cmd_time_wait,
+    "syn-sent": cmd_syn_sent,
+    "syn-recv": cmd_syn_recv,
+    "reset": cmd_reset,
+    "udp": cmd_udp,
+    "fill-udp": cmd_fill_udp,
+    "flood": cmd_flood,
+    "icmp": cmd_icmp,
+    "gre": cmd_gre,
+    "rawproto": cmd_rawproto,
+    "sctp": cmd_sctp,
+    "udplite": cmd_udplite,
+}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("command", choices=sorted(COMMANDS))
+    p.add_argument("--n", type=int, default=1)
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--v6", action="store_true")
+    p.add_argument("--src", default="", help="comma list of source addresses to bind")
+    p.add_argument("--hold", action="store_true")
+    p.add_argument("--echo", action="store_true")
+    p.add_argument("--listen", action="store_true")
+    p.add_argument("--assured", action="store_true")
+    p.add_argument("--established", action="store_true")
+    p.add_argument("--proto", type=int, default=253)
+    p.add_argument("--rate", type=float, default=0, help="packets per second (0: flat out)")
+    p.add_argument("--duration", type=float, default=0)
+    p.add_argument("--udp-share", type=float, default=0)
+    p.add_argument("--udp-port", type=int, default=53)
+    args = p.parse_args(argv)
+    COMMANDS[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
