@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Optional
 
 from ctwatch import __version__
 from ctwatch.model.filters import Filter
+from ctwatch.model.incident import rates_json, snat_json, table_answers_json
 from ctwatch.model.report import human_summary, snapshot_json
+from ctwatch.model.rollup import snat_view
 from ctwatch.model.snapshot import take_snapshot
 from ctwatch.sources.base import SourceError
 from ctwatch.sources.select import CHOICES, open_source
@@ -34,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_argument_group("mode")
     mode.add_argument("--once", action="store_true", help="scan once, print a summary, exit")
     mode.add_argument("--json", action="store_true", help="with --once: print one JSON object")
+    mode.add_argument(
+        "--rate-window",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --json: measure rates over at least this long (0 = off)",
+    )
+    mode.add_argument(
+        "--snat", action="store_true", help="with --json: add the SNAT view (one more table read)"
+    )
     mode.add_argument(
         "--top", type=int, default=10, metavar="N", help="rows per breakdown (0 = all; default 10)"
     )
@@ -107,6 +120,28 @@ def build_filter(args: argparse.Namespace) -> Optional[Filter]:
     )
 
 
+def incident_extras(source, snap, args: argparse.Namespace) -> dict:
+    """Rates need a second counter reading: taken once the scan is done and at least
+    --rate-window seconds after the first, so the scan's own time is not waited twice."""
+    out: dict = {}
+    if args.rate_window > 0:
+        wait = snap.taken_at + args.rate_window - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            later = source.read_counters()
+            out.update(rates_json(snap, time.time(), later.count, later.stats))
+        except SourceError as exc:
+            out["rates_error"] = str(exc)
+    out.update(table_answers_json(snap, source.read_tunables().timeouts, args.top))
+    if args.snat:
+        try:
+            out["snat"] = snat_json(snat_view(source.table_chunks()), args.top)
+        except SourceError as exc:
+            out["snat_error"] = str(exc)
+    return out
+
+
 def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
     try:
         source = open_source(args.source, args.root, pid=args.pid, netns=args.netns)
@@ -115,6 +150,7 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         return EXIT_NO_SOURCE
     try:
         snap = take_snapshot(source, scan=True, filt=filt)
+        extras = incident_extras(source, snap, args) if args.json else {}
     finally:
         source.close()
     if snap.table is None and snap.count is None and snap.max is None:
@@ -122,7 +158,7 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         return EXIT_NO_SOURCE
     text = filt.describe() if filt else ""
     if args.json:
-        print(json.dumps(snapshot_json(snap, args.top, text), indent=2))
+        print(json.dumps({**snapshot_json(snap, args.top, text), **extras}, indent=2))
     else:
         sys.stdout.write(human_summary(snap, args.top, text))
     if snap.table is None:

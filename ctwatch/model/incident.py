@@ -1,0 +1,63 @@
+"""The incident answers for `--once --json`: rates, forecast, expiry, subnets, SNAT."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ctwatch.model.expiry import expiry_json, expiry_table
+from ctwatch.model.rollup import subnet_rollup
+from ctwatch.model.snapshot import Snapshot
+from ctwatch.model.trend import DROP_COUNTERS, counter_rates, forecast
+
+
+def rates_json(
+    snap: Snapshot, later_t: float, later_count: Optional[int], later_stats: dict
+) -> dict:
+    """Per-second rates between the snapshot's counters and a later reading."""
+    dt = later_t - snap.taken_at
+    rates = counter_rates(snap.stats, snap.taken_at, later_stats, later_t)
+    growth = None
+    if dt > 0 and snap.count is not None and later_count is not None:
+        growth = (later_count - snap.count) / dt
+    drop_rate = sum(rates.get(k, 0.0) for k in DROP_COUNTERS)
+    points = [(snap.taken_at, snap.count)] if snap.count is not None else []
+    if later_count is not None and dt > 0:
+        points.append((later_t, later_count))
+    fc = forecast(points, snap.max, drop_rate=drop_rate)
+    return {
+        "rate_window": round(dt, 3),
+        "rates": {
+            "growth": None if growth is None else round(growth, 3),
+            **{k: round(v, 3) for k, v in rates.items()},
+        },
+        "forecast": {
+            "kind": fc.kind,
+            "text": fc.describe(),
+            "seconds": None if fc.seconds is None else round(fc.seconds, 1),
+        },
+    }
+
+
+def table_answers_json(snap: Snapshot, timeouts: dict, top: int) -> dict:
+    table = snap.table
+    if table is None:
+        return {"expiry": {}, "by_src_subnet": {}}
+    subnets = subnet_rollup(table.totals.counts["src"])
+    return {
+        "expiry": expiry_json(expiry_table(table.totals.expiry, timeouts)),
+        "by_src_subnet": dict(subnets.most_common(top or None)),
+    }
+
+
+def snat_json(rows: list, top: int) -> list:
+    return [
+        {
+            "address": r.address,
+            "proto": r.proto,
+            "entries": r.entries,
+            "ports": r.ports,
+            "port_min": r.port_min,
+            "port_max": r.port_max,
+        }
+        for r in (rows[:top] if top else rows)
+    ]
