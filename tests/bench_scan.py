@@ -43,11 +43,26 @@ def run_child(argv: list) -> tuple:
 
 
 def timed(argv: list) -> float:
-    return run_child(argv)[0]
+    """Wall time of a peer writing to /dev/null, as `time cat ... > /dev/null` measures it."""
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
 
 
 def ctwatch_argv(*extra: str) -> list:
-    return [sys.executable, "-m", "ctwatch", "--once", "--json", "--top", "10", *extra]
+    # --rate-window 0: the process is timed for the scan, not for the rate measurement.
+    return [
+        sys.executable,
+        "-m",
+        "ctwatch",
+        "--once",
+        "--json",
+        "--top",
+        "10",
+        "--rate-window",
+        "0",
+        *extra,
+    ]
 
 
 def inner(repeat: int) -> dict:
