@@ -68,7 +68,9 @@ def _no_table_reason(root: str) -> str:
         return f"no /proc/sys/net under {root}: is --root right?"
     if not os.path.isdir(under(root, "/proc/sys/net/netfilter")):
         return "nf_conntrack module not loaded (no /proc/sys/net/netfilter)"
-    return (
-        f"no conntrack table: {MODERN.table} and {LEGACY.table} are missing "
-        "(kernel without procfs conntrack?) and conntrack(8) is not installed"
-    )
+    missing = f"no conntrack table: {MODERN.table} and {LEGACY.table} are missing"
+    if os.path.realpath(root) != "/":
+        return f"{missing} under {root}"
+    if shutil.which("conntrack"):
+        return f"{missing} (kernel without procfs conntrack? try --source conntrack)"
+    return f"{missing} (kernel without procfs conntrack?) and conntrack(8) is not installed"
