@@ -254,13 +254,17 @@ class Lab:
             f"meta l4proto {{ tcp, udp }} th dport {port} ct mark set {mark}"
         )
 
-    def mixed(self, scale: int = 1) -> None:
-        """Long-lived flows of every kind the lab makes: IPv4 and IPv6, TCP in seven
-        states, UDP unreplied and assured, ICMP, ICMPv6, GRE, an unknown protocol, SCTP,
-        UDP-Lite, marks; the first flows with accounting, the later ones with timestamps.
+    def mixed(self, scale: int = 1, long_lived: bool = True) -> None:
+        """Flows of every kind the lab makes: IPv4 and IPv6, TCP in seven states, UDP
+        unreplied and assured, ICMP, ICMPv6, GRE, an unknown protocol, SCTP, UDP-Lite,
+        marks; the first flows with accounting, the later ones with timestamps.
         Established and CLOSE_WAIT flows are held by background processes (stopped on exit).
+        long_lived raises every short timeout first, so the table holds still for a test;
+        without it the kernel's defaults apply and the short-lived kinds (CLOSE: 10 s,
+        ICMP: 30 s) are made last.
         """
-        self.long_timeouts()
+        if long_lived:
+            self.long_timeouts()
         n = max(1, scale)
         self.sysctl("net.netfilter.nf_conntrack_acct", 1)
         self.mark_port(5300, 7)
@@ -274,14 +278,11 @@ class Lab:
         self.traffic("syn-sent", "--n", str(4 * n), "--port", "8003")
         self.drop_synack(8004)
         self.traffic("syn-recv", "--n", str(4 * n), "--port", "8004", "--src", SOURCES)
-        self.traffic("reset", "--n", str(3 * n), "--port", "8005")
         self.traffic_bg("half-close", "--n", str(3 * n), "--port", "8006", "--v6")
         self.drop_udp(5301)
         self.traffic("udp", "--n", str(5 * n), "--port", "5301", "--src", SOURCES)
         self.traffic("udp", "--n", str(4 * n), "--port", "5302", "--v6", "--echo")
         self.sysctl("net.netfilter.nf_conntrack_timestamp", 0)
-        self.traffic("icmp", "--n", str(3 * n))
-        self.traffic("icmp", "--n", str(3 * n), "--v6")
         self.traffic("gre", "--n", str(4 * n))
         self.traffic("rawproto", "--n", str(2 * n))
         self.traffic("rawproto", "--n", "1", "--v6")
@@ -289,6 +290,9 @@ class Lab:
         self.traffic("sctp", "--n", str(2 * n), "--port", "9901", "--established")
         with contextlib.suppress(subprocess.CalledProcessError):  # UDP-Lite is going away
             self.traffic("udplite", "--n", str(2 * n), "--port", "7000")
+        self.traffic("icmp", "--n", str(3 * n))
+        self.traffic("icmp", "--n", str(3 * n), "--v6")
+        self.traffic("reset", "--n", str(3 * n), "--port", "8005")
 
     def pids(self) -> list:
         out = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True)

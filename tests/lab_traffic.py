@@ -19,6 +19,8 @@ import struct
 import sys
 import time
 
+from lab_packets import checksum, sctp_init, sctp_packet, syn_packet
+
 
 def _raise_nofile() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -30,11 +32,11 @@ def _family(v6: bool) -> int:
     return socket.AF_INET6 if v6 else socket.AF_INET
 
 
-def _server_addr(v6: bool) -> str:
-    return "::1" if v6 else "127.0.0.1"
+def _server(args) -> str:
+    return args.dst or ("::1" if args.v6 else "127.0.0.1")
 
 
-def _sources(arg: str, v6: bool) -> list:
+def _sources(arg: str) -> list:
     return [s for s in (arg or "").split(",") if s] or [None]
 
 
@@ -53,14 +55,14 @@ def _hold() -> None:
 
 def _connect_pairs(args, listener: socket.socket) -> list:
     """n connected (client, server) socket pairs, clients bound round-robin to --src."""
-    srcs = _sources(args.src, args.v6)
+    srcs = _sources(args.src)
     pairs = []
     for i in range(args.n):
         c = socket.socket(_family(args.v6), socket.SOCK_STREAM)
         src = srcs[i % len(srcs)]
         if src:
             c.bind((src, 0))
-        c.connect((_server_addr(args.v6), args.port))
+        c.connect((_server(args), args.port))
         s, _ = listener.accept()
         pairs.append((c, s))
     return pairs
@@ -69,8 +71,8 @@ def _connect_pairs(args, listener: socket.socket) -> list:
 def _listener(args) -> socket.socket:
     s = socket.socket(_family(args.v6), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((_server_addr(args.v6) if not args.v6 else "::", args.port))
-    s.listen(4096)
+    s.bind(("::" if args.v6 else _server(args), args.port))
+    s.listen(args.backlog)
     return s
 
 
@@ -115,14 +117,14 @@ def cmd_time_wait(args) -> None:
 def cmd_syn_sent(args) -> None:
     """Connects whose SYN the lab drops after tracking (Lab.drop_syn): SYN_SENT."""
     _raise_nofile()
-    srcs = _sources(args.src, args.v6)
+    srcs = _sources(args.src)
     socks = []
     for i in range(args.n):
         c = socket.socket(_family(args.v6), socket.SOCK_STREAM)
         if srcs[i % len(srcs)]:
             c.bind((srcs[i % len(srcs)], 0))
         c.setblocking(False)
-        c.connect_ex((_server_addr(args.v6), args.port))
+        c.connect_ex((_server(args), args.port))
         socks.append(c)
     time.sleep(0.3)
     if args.hold:
@@ -158,10 +160,10 @@ def cmd_udp(args) -> None:
     server = None
     if args.echo:
         server = socket.socket(_family(args.v6), socket.SOCK_DGRAM)
-        server.bind((_server_addr(args.v6), args.port))
-    srcs = _sources(args.src, args.v6)
+        server.bind((_server(args), args.port))
+    srcs = _sources(args.src)
     clients = []
-    dst = (_server_addr(args.v6), args.port)
+    dst = (_server(args), args.port)
     for i in range(args.n):
         c = socket.socket(_family(args.v6), socket.SOCK_DGRAM)
         if srcs[i % len(srcs)]:
@@ -192,44 +194,15 @@ def cmd_fill_udp(args) -> None:
     print(f"sent {args.n - failed} failed {failed}")
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _syn_packet(src: str, dst: str, sport: int, dport: int) -> bytes:
-    seq = random.getrandbits(32)
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack(
-        "!BBHHHBBH4s4s",
-        0x45,
-        0,
-        20 + len(tcp),
-        0,
-        0,
-        64,
-        6,
-        0,
-        socket.inet_aton(src),
-        socket.inet_aton(dst),
-    )
-    return ip + tcp
-
-
 def cmd_flood(args) -> None:
     """Spoofed-source TCP SYNs (raw) and/or UDP from a few 127.0.0.x sources, paced."""
-    srcs = _sources(args.src, False)
+    srcs = _sources(args.src)
     srcs = [s or "127.0.0.2" for s in srcs]
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     # A listener answers with SYN-ACKs (SYN_RECV when Lab.drop_synack hides them from
     # the spoofed sources); without one the RST would delete each entry at once.
     listener = _listener(args) if args.listen else None
+    dst = _server(args)
     sent = failed = 0
     start = time.monotonic()
     deadline = start + args.duration if args.duration else None
@@ -241,10 +214,10 @@ def cmd_flood(args) -> None:
             if args.udp_share and random.random() < args.udp_share:
                 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 udp.bind((src, 0))
-                udp.sendto(b"x", ("127.0.0.1", args.udp_port))
+                udp.sendto(b"x", (dst, args.udp_port))
                 udp.close()
             else:
-                raw.sendto(_syn_packet(src, "127.0.0.1", sport, args.port), ("127.0.0.1", 0))
+                raw.sendto(syn_packet(src, dst, sport, args.port), (dst, 0))
             sent += 1
         except OSError:
             failed += 1
@@ -256,6 +229,43 @@ def cmd_flood(args) -> None:
     print(f"sent {sent} failed {failed}", flush=True)
     if args.hold or listener is not None:
         _hold()
+
+
+def cmd_calm(args) -> None:
+    """Steady light load until stopped: short HTTP-like connections (TIME_WAIT afterwards)
+    and answered DNS-like UDP queries, `--rate` of each per second from the --src clients."""
+    _raise_nofile()
+    listener = _listener(args)
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind((_server(args), args.udp_port))
+    srcs = _sources(args.src)
+    print("ready", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    start = time.monotonic()
+    i = 0
+    while not args.duration or time.monotonic() - start < args.duration:
+        src = srcs[i % len(srcs)]
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        q = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if src:
+            c.bind((src, 0))
+            q.bind((src, 0))
+        c.connect((_server(args), args.port))
+        s, _ = listener.accept()
+        c.sendall(b"GET /")
+        s.recv(16)
+        c.close()
+        s.recv(16)
+        s.close()
+        q.sendto(b"query", (_server(args), args.udp_port))
+        data, peer = dns.recvfrom(64)
+        dns.sendto(b"answer", peer)
+        q.recv(64)
+        q.close()
+        i += 1
+        ahead = i / (args.rate or 5) - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
 
 
 def cmd_icmp(args) -> None:
@@ -270,8 +280,8 @@ def cmd_icmp(args) -> None:
             pkt = struct.pack("!BBHHH", 128, 0, 0, ident, 1) + b"ctwatch"
         else:
             body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"ctwatch"
-            pkt = body[:2] + struct.pack("!H", _checksum(body)) + body[4:]
-        s.sendto(pkt, (_server_addr(args.v6), 0))
+            pkt = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+        s.sendto(pkt, (_server(args), 0))
     time.sleep(0.2)
 
 
@@ -296,24 +306,6 @@ def cmd_rawproto(args) -> None:
         s.sendto(b"ctwatch", (dst, 0))
 
 
-def _crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
-
-
-def _sctp(sport: int, dport: int, vtag: int, chunk: bytes) -> bytes:
-    pkt = struct.pack("!HHII", sport, dport, vtag, 0) + chunk
-    return pkt[:8] + struct.pack("<I", _crc32c(pkt)) + pkt[12:]
-
-
-def _sctp_init(kind: int, tag: int) -> bytes:
-    return struct.pack("!BBHIIHHI", kind, 0, 20, tag, 65535, 10, 10, tag)
-
-
 def cmd_sctp(args) -> None:
     """SCTP built by hand (no SCTP stack needed): INITs (COOKIE_WAIT), and with --established
     a full four-way handshake played from both ends."""
@@ -323,23 +315,25 @@ def cmd_sctp(args) -> None:
     server.bind(("127.0.0.1", 0))
     for i in range(args.n):
         sport, ta, tb = 40000 + i, 0x1000 + i, 0x2000 + i
-        client.sendto(_sctp(sport, args.port, 0, _sctp_init(1, ta)), ("127.0.0.1", 0))
+        client.sendto(sctp_packet(sport, args.port, 0, sctp_init(1, ta)), ("127.0.0.1", 0))
         if not args.established:
             continue
         time.sleep(0.01)
-        server.sendto(_sctp(args.port, sport, ta, _sctp_init(2, tb)), ("127.0.0.2", 0))
+        server.sendto(sctp_packet(args.port, sport, ta, sctp_init(2, tb)), ("127.0.0.2", 0))
         time.sleep(0.01)
         cookie = struct.pack("!BBH", 10, 0, 8) + b"cook"
-        client.sendto(_sctp(sport, args.port, tb, cookie), ("127.0.0.1", 0))
+        client.sendto(sctp_packet(sport, args.port, tb, cookie), ("127.0.0.1", 0))
         time.sleep(0.01)
-        server.sendto(_sctp(args.port, sport, ta, struct.pack("!BBH", 11, 0, 4)), ("127.0.0.2", 0))
+        server.sendto(
+            sctp_packet(args.port, sport, ta, struct.pack("!BBH", 11, 0, 4)), ("127.0.0.2", 0)
+        )
 
 
 def cmd_udplite(args) -> None:
     """UDP-Lite flows (socket if the kernel has UDP-Lite, else unsupported)."""
     s = socket.socket(_family(args.v6), socket.SOCK_DGRAM, 136)
     for i in range(args.n):
-        s.sendto(b"lite", (_server_addr(args.v6), args.port + i))
+        s.sendto(b"lite", (_server(args), args.port + i))
 
 
 COMMANDS = {
@@ -352,6 +346,7 @@ COMMANDS = {
     "udp": cmd_udp,
     "fill-udp": cmd_fill_udp,
     "flood": cmd_flood,
+    "calm": cmd_calm,
     "icmp": cmd_icmp,
     "gre": cmd_gre,
     "rawproto": cmd_rawproto,
@@ -366,6 +361,8 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1)
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--v6", action="store_true")
+    p.add_argument("--dst", default="", help="server address (default 127.0.0.1 or ::1)")
+    p.add_argument("--backlog", type=int, default=4096)
     p.add_argument("--src", default="", help="comma list of source addresses to bind")
     p.add_argument("--hold", action="store_true")
     p.add_argument("--echo", action="store_true")
