@@ -1,0 +1,293 @@
+"""Read-only conntrack sizing advice: numbers, reasoning and commands, never applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+ASSUMED_BYTES_PER_ENTRY = 320  # typical nf_conntrack slab objsize (256-400 seen in the wild)
+DEFAULT_ESTABLISHED_TIMEOUT = 432000  # 5 days, the kernel default
+SUGGESTED_ESTABLISHED_TIMEOUT = 86400  # 1 day: kube-proxy's default for the same sysctl
+KERNEL_TIME_WAIT = 60  # the kernel's own TCP TIME_WAIT length, seconds
+BIG_SOURCE_SHARE = 0.25  # one source holding a quarter of the table is worth a look
+DOMINANT_STATE_SHARE = 0.5
+NEAR_FULL = 0.8
+MAX_SOURCES_NAMED = 3
+
+
+@dataclass(frozen=True)
+class AdviceItem:
+    """One piece of advice: what, why (with the numbers), and a command a user could run."""
+
+    key: str  # drops | source | established_timeout | time_wait_timeout | max | buckets
+    title: str  # one line
+    reasoning: str
+    command: Optional[str] = None  # copy-pastable; ctwatch never runs it
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Sizing numbers (None where an input was unknown) and the advice items, most urgent first."""
+
+    bytes_per_entry: int
+    bytes_per_entry_assumed: bool  # slabinfo unreadable: ASSUMED_BYTES_PER_ENTRY used
+    memory_at_current_max: Optional[int]  # max * bytes_per_entry
+    suggested_max: Optional[int]  # RAM / 16384 / (pointer_bits / 32)
+    memory_at_suggested_max: Optional[int]
+    hash_memory: Optional[int]  # buckets * pointer size (8 bytes on 64-bit)
+    load_factor: Optional[float]  # count / buckets: average hash chain length now
+    load_factor_at_max: Optional[float]  # max / buckets: chain length when full
+    suggested_buckets: Optional[int]  # one bucket per entry at the max we end up with
+    items: tuple = ()
+
+
+def human_bytes(n: Optional[float]) -> str:
+    """1536 -> '1.5 KiB'."""
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover - loop always returns
+
+
+def _n(value: Optional[int]) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _pct(part: float, whole: Optional[float]) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "?%"
+
+
+def advise(
+    *,
+    count: Optional[int],
+    maximum: Optional[int],
+    buckets: Optional[int],
+    slab_objsize: Optional[int],
+    ram_bytes: Optional[int],
+    pointer_bits: int = 64,
+    timeouts: Optional[dict] = None,
+    top_sources: tuple = (),
+    states: Optional[dict] = None,
+    drop_rate: Optional[float] = None,
+    entries: Optional[int] = None,
+    netns: Optional[str] = None,
+) -> Advice:
+    """Advice for a table holding `count` of `maximum` entries in `buckets` hash buckets.
+
+    timeouts: sysctl values by name without the `nf_conntrack_` prefix
+    ("tcp_timeout_established": 432000). top_sources: [(ip, entries)], largest first.
+    states: {state: entries}. drop_rate: packets dropped per second (stat `drop`), None
+    when unknown. entries: how many entries top_sources and states were counted over
+    (the scanned table; defaults to count). netns: a namespace name, to prefix the
+    per-namespace commands with `ip netns exec NAME`.
+    """
+    assumed = not slab_objsize
+    per_entry = ASSUMED_BYTES_PER_ENTRY if assumed else int(slab_objsize)
+    pointer_bytes = pointer_bits // 8
+    suggested_max = int(ram_bytes // 16384 // (pointer_bits // 32)) if ram_bytes else None
+    total = entries if entries else count
+    fill = count / maximum if count is not None and maximum else None
+    dropping = bool(drop_rate and drop_rate > 0) or (fill is not None and fill >= 1.0)
+    raise_max = (
+        suggested_max is not None
+        and maximum is not None
+        and suggested_max > maximum
+        and (dropping or (fill is not None and fill >= NEAR_FULL))
+    )
+    target_max = suggested_max if raise_max else maximum
+    suggested_buckets = max(buckets or 0, target_max) if target_max else None
+    prefix = f"ip netns exec {netns} " if netns else ""
+
+    items = []
+    if dropping:
+        items.append(_drops_item(count, maximum, drop_rate))
+    items.extend(_source_items(top_sources, total, prefix))
+    items.extend(_timeout_items(states or {}, total, timeouts or {}, prefix))
+    items.append(
+        _max_item(
+            count,
+            maximum,
+            buckets,
+            suggested_max,
+            raise_max,
+            per_entry,
+            assumed,
+            ram_bytes,
+            netns,
+            pointer_bits,
+        )
+    )
+    if buckets and suggested_buckets and suggested_buckets > buckets:
+        items.append(_buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes))
+
+    return Advice(
+        bytes_per_entry=per_entry,
+        bytes_per_entry_assumed=assumed,
+        memory_at_current_max=maximum * per_entry if maximum is not None else None,
+        suggested_max=suggested_max,
+        memory_at_suggested_max=suggested_max * per_entry if suggested_max is not None else None,
+        hash_memory=buckets * pointer_bytes if buckets is not None else None,
+        load_factor=count / buckets if count is not None and buckets else None,
+        load_factor_at_max=maximum / buckets if maximum is not None and buckets else None,
+        suggested_buckets=suggested_buckets,
+        items=tuple(items),
+    )
+
+
+def _drops_item(count, maximum, drop_rate) -> AdviceItem:
+    rate = f"{drop_rate:,.1f} packets/s" if drop_rate else "packets"
+    return AdviceItem(
+        "drops",
+        f"The table is full and the kernel is dropping {rate}",
+        f"{_n(count)} of {_n(maximum)} entries "
+        "are in use. Every packet that would start a new flow is dropped now, so new "
+        "connections fail while existing ones keep working. Free room by stopping what "
+        "fills the table (see below) before anything else.",
+    )
+
+
+def _source_items(top_sources, total, prefix) -> list:
+    items = []
+    if not total:
+        return items
+    for ip, n in list(top_sources)[:MAX_SOURCES_NAMED]:
+        share = n / total
+        if share < BIG_SOURCE_SHARE:
+            break
+        items.append(
+            AdviceItem(
+                "source",
+                f"{ip} holds {_pct(n, total)} of the entries ({n:,})",
+                f"Find out what {ip} is doing (a retry storm, a scan, a client opening a "
+                "connection per request, a NAT gateway in front of many hosts) and stop it "
+                "there: that is the fix. Deleting its entries frees room at once but only "
+                "for as long as it takes the source to make them again.",
+                f"{prefix}conntrack -D -s {ip}",
+            )
+        )
+    return items
+
+
+def _timeout_items(states, total, timeouts, prefix) -> list:
+    items = []
+    if not total:
+        return items
+    established = states.get("ESTABLISHED", 0)
+    timeout = timeouts.get("tcp_timeout_established")
+    if (
+        established / total >= DOMINANT_STATE_SHARE
+        and timeout is not None
+        and timeout > SUGGESTED_ESTABLISHED_TIMEOUT
+    ):
+        new = SUGGESTED_ESTABLISHED_TIMEOUT
+        items.append(
+            AdviceItem(
+                "established_timeout",
+                f"ESTABLISHED entries are {_pct(established, total)} of the table and live "
+                f"{timeout:,} s ({timeout / 86400:g} days)",
+                f"An established flow whose peer vanished without FIN or RST keeps its entry "
+                f"for nf_conntrack_tcp_timeout_established = {timeout:,} s"
+                f"{' (the 5-day default)' if timeout == DEFAULT_ESTABLISHED_TIMEOUT else ''}. "
+                f"{new:,} s (1 day, kube-proxy's default) drains such leftovers "
+                f"{timeout / new:g} times sooner; connections idle longer than that without "
+                "keepalives lose their entry.",
+                f"{prefix}sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established={new}",
+            )
+        )
+    time_wait = states.get("TIME_WAIT", 0)
+    tw_timeout = timeouts.get("tcp_timeout_time_wait")
+    if (
+        time_wait / total >= DOMINANT_STATE_SHARE
+        and tw_timeout is not None
+        and tw_timeout > KERNEL_TIME_WAIT
+    ):
+        items.append(
+            AdviceItem(
+                "time_wait_timeout",
+                f"TIME_WAIT entries are {_pct(time_wait, total)} of the table",
+                "Many short connections are being opened and closed; each stays "
+                f"{tw_timeout} s after closing. Reusing connections (keepalive, pooling) at the "
+                f"clients is the fix; {KERNEL_TIME_WAIT} s matches the kernel's own TCP TIME_WAIT.",
+                f"{prefix}sysctl -w net.netfilter.nf_conntrack_tcp_timeout_time_wait="
+                f"{KERNEL_TIME_WAIT}",
+            )
+        )
+    return items
+
+
+def _max_item(
+    count,
+    maximum,
+    buckets,
+    suggested_max,
+    raise_max,
+    per_entry,
+    assumed,
+    ram_bytes,
+    netns,
+    pointer_bits,
+) -> AdviceItem:
+    rule = f"RAM / 16384 / {pointer_bits // 32}"
+    size = f"{per_entry} bytes per entry{' (assumed: slabinfo unreadable)' if assumed else ''}"
+    caution = (
+        "Raising the max alone only postpones the overflow while something keeps adding "
+        "entries: it costs kernel memory{mem} and longer hash chains{chains}, so every new "
+        "packet's lookup walks further. Find and stop the source of the entries first."
+    )
+    host = " nf_conntrack_max is global: set it on the host (initial namespace)." if netns else ""
+    if raise_max:
+        extra = suggested_max * per_entry
+        chains = (
+            f" ({suggested_max / buckets:.1f} entries per bucket when full with today's "
+            f"{buckets:,} buckets)"
+            if buckets
+            else " unless the hash grows with it"
+        )
+        return AdviceItem(
+            "max",
+            f"Raise nf_conntrack_max from {maximum:,} to {suggested_max:,} (RAM-based sizing)",
+            f"{human_bytes(ram_bytes)} of RAM / 16384 / {pointer_bits // 32} = "
+            f"{suggested_max:,} entries; full, they use {human_bytes(extra)} "
+            f"({_pct(extra, ram_bytes)} of RAM) at {size}. "
+            + caution.format(mem=f" ({human_bytes(extra)} when full)", chains=chains)
+            + host,
+            f"sysctl -w net.netfilter.nf_conntrack_max={suggested_max}",
+        )
+    if maximum is None:
+        return AdviceItem("max", "nf_conntrack_max unknown", "The limit could not be read.")
+    now = maximum * per_entry
+    if suggested_max is not None and maximum >= suggested_max:
+        why = (
+            f"The max {maximum:,} is at or above the RAM-based size {suggested_max:,} "
+            f"({rule}); full, the table uses {human_bytes(now)} "
+            f"({_pct(now, ram_bytes)} of RAM) at {size}. "
+        )
+        title = "Keep nf_conntrack_max: it is already at or above the RAM-based size"
+    else:
+        fill = f"{_pct(count, maximum)} full" if count is not None else "fill unknown"
+        why = f"The table is {fill}; full, it uses {human_bytes(now)} at {size}. " + (
+            f"RAM-based sizing ({rule}) would allow {suggested_max:,}. " if suggested_max else ""
+        )
+        title = "No need to raise nf_conntrack_max now"
+    return AdviceItem(
+        "max", title, why + caution.format(mem="", chains=" unless the hash grows with it")
+    )
+
+
+def _buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes) -> AdviceItem:
+    now = f"{count / buckets:.2f}" if count is not None else "?"
+    return AdviceItem(
+        "buckets",
+        f"Grow the hash from {buckets:,} to {suggested_buckets:,} buckets",
+        f"The load factor (entries per bucket, the average chain a lookup walks) is {now} now "
+        f"and {target_max / buckets:.1f} when {target_max:,} entries are in use. Current "
+        "kernels size the hash at one bucket per entry of the max. It costs "
+        f"{human_bytes(suggested_buckets * pointer_bytes)} ({pointer_bytes} bytes per bucket; "
+        f"{human_bytes(buckets * pointer_bytes)} now). Only root in the initial namespace can "
+        "change it; the kernel rehashes the table at once.",
+        f"echo {suggested_buckets} > /sys/module/nf_conntrack/parameters/hashsize",
+    )
