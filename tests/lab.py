@@ -222,7 +222,11 @@ class Lab:
     # -- traffic ------------------------------------------------------------------------
     def traffic(self, *args: str, timeout: float = 120) -> str:
         """Run one lab_traffic.py command to completion inside the namespace; its stdout."""
-        return self.run([sys.executable, TRAFFIC, *args], timeout=timeout).stdout
+        proc = self.run([sys.executable, TRAFFIC, *args], timeout=timeout, check=False)
+        if proc.returncode != 0:
+            tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+            raise RuntimeError(f"lab_traffic {' '.join(args[:3])} failed: {tail[0]}")
+        return proc.stdout
 
     def traffic_bg(self, *args: str) -> Background:
         """Start a lab_traffic.py command that holds its flows until stopped."""
@@ -288,7 +292,7 @@ class Lab:
         self.traffic("rawproto", "--n", "1", "--v6")
         self.traffic("sctp", "--n", str(2 * n), "--port", "9900")
         self.traffic("sctp", "--n", str(2 * n), "--port", "9901", "--established")
-        with contextlib.suppress(subprocess.CalledProcessError):  # UDP-Lite is going away
+        with contextlib.suppress(RuntimeError):  # UDP-Lite is going away
             self.traffic("udplite", "--n", str(2 * n), "--port", "7000")
         self.traffic("icmp", "--n", str(3 * n))
         self.traffic("icmp", "--n", str(3 * n), "--v6")

@@ -1,8 +1,8 @@
 """Loopback traffic generators run inside a lab namespace: `python lab_traffic.py COMMAND ...`.
 
-One-shot commands make their flows and exit. Holding commands (hold-tcp, half-close, flood
-with --hold) print a line starting with `ready` once their flows exist, then keep their
-sockets open until SIGTERM or stdin closes.
+One-shot commands make their flows and exit. Holding commands (hold-tcp, half-close, calm)
+print a line starting with `ready` once their flows exist, then keep their sockets open
+until SIGTERM or stdin closes; `flood --hold` says ready when it starts sending.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ def _sources(arg: str) -> list:
     return [s for s in (arg or "").split(",") if s] or [None]
 
 
-def _hold() -> None:
+def _hold(announce: bool = True) -> None:
     """Keep everything open until SIGTERM or stdin closes."""
-    print("ready", flush=True)
+    if announce:
+        print("ready", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
@@ -77,7 +78,7 @@ def _listener(args) -> socket.socket:
 
 
 def cmd_hold_tcp(args) -> None:
-    """ESTABLISHED flows kept open."""
+    """ESTABLISHED flows kept open; --time-wait N more finished ones on the same listener."""
     _raise_nofile()
     listener = _listener(args)
     pairs = _connect_pairs(args, listener)
@@ -86,6 +87,9 @@ def cmd_hold_tcp(args) -> None:
         s.recv(16)
         s.sendall(b"world")
         c.recv(16)
+    if args.time_wait:
+        args.n = args.time_wait
+        _close_in_order(_connect_pairs(args, listener))
     _hold()
 
 
@@ -104,8 +108,11 @@ def cmd_half_close(args) -> None:
 def cmd_time_wait(args) -> None:
     """Orderly close from the client side first: TIME_WAIT."""
     _raise_nofile()
-    listener = _listener(args)
-    for c, s in _connect_pairs(args, listener):
+    _close_in_order(_connect_pairs(args, _listener(args)))
+
+
+def _close_in_order(pairs: list) -> None:
+    for c, s in pairs:
         c.sendall(b"x")
         s.recv(1)
         c.close()
@@ -203,6 +210,9 @@ def cmd_flood(args) -> None:
     # the spoofed sources); without one the RST would delete each entry at once.
     listener = _listener(args) if args.listen else None
     dst = _server(args)
+    if args.hold:  # a held flood runs in the background: ready as soon as it starts
+        print("ready", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sent = failed = 0
     start = time.monotonic()
     deadline = start + args.duration if args.duration else None
@@ -228,7 +238,7 @@ def cmd_flood(args) -> None:
                 time.sleep(ahead)
     print(f"sent {sent} failed {failed}", flush=True)
     if args.hold or listener is not None:
-        _hold()
+        _hold(announce=not args.hold)
 
 
 def cmd_calm(args) -> None:
@@ -365,6 +375,7 @@ def main(argv=None) -> int:
     p.add_argument("--backlog", type=int, default=4096)
     p.add_argument("--src", default="", help="comma list of source addresses to bind")
     p.add_argument("--hold", action="store_true")
+    p.add_argument("--time-wait", type=int, default=0)
     p.add_argument("--echo", action="store_true")
     p.add_argument("--listen", action="store_true")
     p.add_argument("--assured", action="store_true")
