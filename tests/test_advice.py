@@ -189,3 +189,55 @@ def test_human_bytes():
     assert human_bytes(83_886_080) == "80.0 MiB"
     assert human_bytes(3 * GIB) == "3.0 GiB"
     assert human_bytes(5000 * GIB) == "5000.0 GiB"
+
+
+def test_flood_from_few_sources_under_pressure():
+    """The shape of sample_proc/synflood: four spoofed sources, each just under a quarter."""
+    a = advise(
+        count=2048,
+        maximum=2048,
+        buckets=262144,
+        slab_objsize=256,
+        ram_bytes=8 * GIB,
+        timeouts={"tcp_timeout_syn_recv": 60, "tcp_timeout_established": 432000},
+        top_sources=[
+            ("127.0.10.2", 499),
+            ("127.0.10.1", 493),
+            ("127.0.10.4", 488),
+            ("127.0.10.3", 486),
+            ("127.0.0.1", 22),
+        ],
+        states={"SYN_RECV": 1965, "ESTABLISHED": 60, "CLOSE": 1},
+        entries=2048,
+    )
+    keys = [i.key for i in a.items]
+    assert keys == ["drops"] + ["source"] * 4 + ["syn_recv_timeout", "max"]
+    assert [i.command for i in a.items[1:5]] == [
+        f"conntrack -D -s 127.0.10.{n}" for n in (2, 1, 4, 3)
+    ]
+    assert a.items[2].reasoning.startswith("As above")
+    syn = a.items[5]
+    assert "95.9%" in syn.title
+    assert syn.command == "sysctl -w net.netfilter.nf_conntrack_tcp_timeout_syn_recv=30"
+    # Quiet table: a 24% source is not worth an item.
+    calm = advise(
+        count=2048,
+        maximum=65536,
+        buckets=65536,
+        slab_objsize=256,
+        ram_bytes=GIB,
+        top_sources=[("127.0.10.2", 499)],
+    )
+    assert "source" not in [i.key for i in calm.items]
+
+
+def test_legacy_kernel_commands_use_ip_conntrack_names():
+    items = {i.key: i for i in _incident(legacy=True).items}
+    assert items["max"].command == "sysctl -w net.ipv4.netfilter.ip_conntrack_max=262144"
+    assert items["max"].title.startswith("Raise ip_conntrack_max")
+    assert items["buckets"].command == (
+        "echo 262144 > /sys/module/ip_conntrack/parameters/hashsize"
+    )
+    assert items["established_timeout"].command == (
+        "sysctl -w net.ipv4.netfilter.ip_conntrack_tcp_timeout_established=86400"
+    )

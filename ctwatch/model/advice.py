@@ -10,9 +10,30 @@ DEFAULT_ESTABLISHED_TIMEOUT = 432000  # 5 days, the kernel default
 SUGGESTED_ESTABLISHED_TIMEOUT = 86400  # 1 day: kube-proxy's default for the same sysctl
 KERNEL_TIME_WAIT = 60  # the kernel's own TCP TIME_WAIT length, seconds
 BIG_SOURCE_SHARE = 0.25  # one source holding a quarter of the table is worth a look
+BIG_SOURCE_SHARE_UNDER_PRESSURE = 0.10  # near full, a tenth is (a flood from few addresses)
 DOMINANT_STATE_SHARE = 0.5
 NEAR_FULL = 0.8
-MAX_SOURCES_NAMED = 3
+MAX_SOURCES_NAMED = 5
+# Half-open handshakes: the timeout that holds them, and the value suggested under a flood.
+HALF_OPEN = {
+    "SYN_RECV": ("tcp_timeout_syn_recv", 30, "SYNs answered but never acknowledged"),
+    "SYN_SENT": ("tcp_timeout_syn_sent", 30, "SYNs sent and never answered"),
+}
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Where the commands point: nf_conntrack, or ip_conntrack on 2.4/early-2.6 kernels."""
+
+    sysctl: str  # prefix of the sysctl names
+    module: str
+
+    def sysctl_cmd(self, prefix: str, name: str, value: int) -> str:
+        return f"{prefix}sysctl -w {self.sysctl}{name}={value}"
+
+
+NF_NAMES = _Names("net.netfilter.nf_conntrack_", "nf_conntrack")
+LEGACY_NAMES = _Names("net.ipv4.netfilter.ip_conntrack_", "ip_conntrack")
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,7 @@ def advise(
     drop_rate: Optional[float] = None,
     entries: Optional[int] = None,
     netns: Optional[str] = None,
+    legacy: bool = False,
 ) -> Advice:
     """Advice for a table holding `count` of `maximum` entries in `buckets` hash buckets.
 
@@ -83,8 +105,10 @@ def advise(
     states: {state: entries}. drop_rate: packets dropped per second (stat `drop`), None
     when unknown. entries: how many entries top_sources and states were counted over
     (the scanned table; defaults to count). netns: a namespace name, to prefix the
-    per-namespace commands with `ip netns exec NAME`.
+    per-namespace commands with `ip netns exec NAME`. legacy: the kernel has the old
+    ip_conntrack module (ProcSource's legacy layout): commands use its sysctl names.
     """
+    names = LEGACY_NAMES if legacy else NF_NAMES
     assumed = not slab_objsize
     per_entry = ASSUMED_BYTES_PER_ENTRY if assumed else int(slab_objsize)
     pointer_bytes = pointer_bits // 8
@@ -105,8 +129,10 @@ def advise(
     items = []
     if dropping:
         items.append(_drops_item(count, maximum, drop_rate))
-    items.extend(_source_items(top_sources, total, prefix))
-    items.extend(_timeout_items(states or {}, total, timeouts or {}, prefix))
+    pressure = dropping or (fill is not None and fill >= NEAR_FULL)
+    threshold = BIG_SOURCE_SHARE_UNDER_PRESSURE if pressure else BIG_SOURCE_SHARE
+    items.extend(_source_items(top_sources, total, prefix, threshold))
+    items.extend(_timeout_items(states or {}, total, timeouts or {}, prefix, names))
     items.append(
         _max_item(
             count,
@@ -119,10 +145,13 @@ def advise(
             ram_bytes,
             netns,
             pointer_bits,
+            names,
         )
     )
     if buckets and suggested_buckets and suggested_buckets > buckets:
-        items.append(_buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes))
+        items.append(
+            _buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes, names)
+        )
 
     return Advice(
         bytes_per_entry=per_entry,
@@ -150,29 +179,33 @@ def _drops_item(count, maximum, drop_rate) -> AdviceItem:
     )
 
 
-def _source_items(top_sources, total, prefix) -> list:
+def _source_items(top_sources, total, prefix, threshold) -> list:
     items = []
     if not total:
         return items
     for ip, n in list(top_sources)[:MAX_SOURCES_NAMED]:
-        share = n / total
-        if share < BIG_SOURCE_SHARE:
+        if n / total < threshold:
             break
+        why = (
+            f"Find out what {ip} is doing (a retry storm, a scan, a client opening a "
+            "connection per request, a NAT gateway in front of many hosts) and stop it "
+            "there: that is the fix. Deleting its entries frees room at once but only "
+            "for as long as it takes the source to make them again."
+            if not items
+            else f"As above: find what {ip} is doing and stop it there."
+        )
         items.append(
             AdviceItem(
                 "source",
                 f"{ip} holds {_pct(n, total)} of the entries ({n:,})",
-                f"Find out what {ip} is doing (a retry storm, a scan, a client opening a "
-                "connection per request, a NAT gateway in front of many hosts) and stop it "
-                "there: that is the fix. Deleting its entries frees room at once but only "
-                "for as long as it takes the source to make them again.",
+                why,
                 f"{prefix}conntrack -D -s {ip}",
             )
         )
     return items
 
 
-def _timeout_items(states, total, timeouts, prefix) -> list:
+def _timeout_items(states, total, timeouts, prefix, names) -> list:
     items = []
     if not total:
         return items
@@ -190,12 +223,28 @@ def _timeout_items(states, total, timeouts, prefix) -> list:
                 f"ESTABLISHED entries are {_pct(established, total)} of the table and live "
                 f"{timeout:,} s ({timeout / 86400:g} days)",
                 f"An established flow whose peer vanished without FIN or RST keeps its entry "
-                f"for nf_conntrack_tcp_timeout_established = {timeout:,} s"
+                f"for {names.module}_tcp_timeout_established = {timeout:,} s"
                 f"{' (the 5-day default)' if timeout == DEFAULT_ESTABLISHED_TIMEOUT else ''}. "
                 f"{new:,} s (1 day, kube-proxy's default) drains such leftovers "
                 f"{timeout / new:g} times sooner; connections idle longer than that without "
                 "keepalives lose their entry.",
-                f"{prefix}sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established={new}",
+                names.sysctl_cmd(prefix, "tcp_timeout_established", new),
+            )
+        )
+    for state, (name, suggested, what) in HALF_OPEN.items():
+        held = states.get(state, 0)
+        value = timeouts.get(name)
+        if held / total < DOMINANT_STATE_SHARE or value is None or value <= suggested:
+            continue
+        items.append(
+            AdviceItem(
+                f"{state.lower()}_timeout",
+                f"{state} entries are {_pct(held, total)} of the table: half-open handshakes",
+                f"{what}: a SYN flood (often from spoofed sources) or a peer that cannot "
+                f"reach back. Each attempt holds an entry for {names.module}_{name} = {value} s. "
+                "Rate-limiting new connections at the firewall, or SYN cookies at the "
+                f"server, is the fix; {suggested} s frees the entries sooner meanwhile.",
+                names.sysctl_cmd(prefix, name, suggested),
             )
         )
     time_wait = states.get("TIME_WAIT", 0)
@@ -212,8 +261,7 @@ def _timeout_items(states, total, timeouts, prefix) -> list:
                 "Many short connections are being opened and closed; each stays "
                 f"{tw_timeout} s after closing. Reusing connections (keepalive, pooling) at the "
                 f"clients is the fix; {KERNEL_TIME_WAIT} s matches the kernel's own TCP TIME_WAIT.",
-                f"{prefix}sysctl -w net.netfilter.nf_conntrack_tcp_timeout_time_wait="
-                f"{KERNEL_TIME_WAIT}",
+                names.sysctl_cmd(prefix, "tcp_timeout_time_wait", KERNEL_TIME_WAIT),
             )
         )
     return items
@@ -230,6 +278,7 @@ def _max_item(
     ram_bytes,
     netns,
     pointer_bits,
+    names,
 ) -> AdviceItem:
     rule = f"RAM / 16384 / {pointer_bits // 32}"
     size = f"{per_entry} bytes per entry{' (assumed: slabinfo unreadable)' if assumed else ''}"
@@ -238,7 +287,9 @@ def _max_item(
         "entries: it costs kernel memory{mem} and longer hash chains{chains}, so every new "
         "packet's lookup walks further. Find and stop the source of the entries first."
     )
-    host = " nf_conntrack_max is global: set it on the host (initial namespace)." if netns else ""
+    host = (
+        f" {names.module}_max is global: set it on the host (initial namespace)." if netns else ""
+    )
     if raise_max:
         extra = suggested_max * per_entry
         chains = (
@@ -249,16 +300,16 @@ def _max_item(
         )
         return AdviceItem(
             "max",
-            f"Raise nf_conntrack_max from {maximum:,} to {suggested_max:,} (RAM-based sizing)",
+            f"Raise {names.module}_max from {maximum:,} to {suggested_max:,} (RAM-based sizing)",
             f"{human_bytes(ram_bytes)} of RAM / 16384 / {pointer_bits // 32} = "
             f"{suggested_max:,} entries; full, they use {human_bytes(extra)} "
             f"({_pct(extra, ram_bytes)} of RAM) at {size}. "
             + caution.format(mem=f" ({human_bytes(extra)} when full)", chains=chains)
             + host,
-            f"sysctl -w net.netfilter.nf_conntrack_max={suggested_max}",
+            names.sysctl_cmd("", "max", suggested_max),
         )
     if maximum is None:
-        return AdviceItem("max", "nf_conntrack_max unknown", "The limit could not be read.")
+        return AdviceItem("max", f"{names.module}_max unknown", "The limit could not be read.")
     now = maximum * per_entry
     if suggested_max is not None and maximum >= suggested_max:
         why = (
@@ -266,19 +317,21 @@ def _max_item(
             f"({rule}); full, the table uses {human_bytes(now)} "
             f"({_pct(now, ram_bytes)} of RAM) at {size}. "
         )
-        title = "Keep nf_conntrack_max: it is already at or above the RAM-based size"
+        title = f"Keep {names.module}_max: it is already at or above the RAM-based size"
     else:
         fill = f"{_pct(count, maximum)} full" if count is not None else "fill unknown"
         why = f"The table is {fill}; full, it uses {human_bytes(now)} at {size}. " + (
             f"RAM-based sizing ({rule}) would allow {suggested_max:,}. " if suggested_max else ""
         )
-        title = "No need to raise nf_conntrack_max now"
+        title = f"No need to raise {names.module}_max now"
     return AdviceItem(
         "max", title, why + caution.format(mem="", chains=" unless the hash grows with it")
     )
 
 
-def _buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes) -> AdviceItem:
+def _buckets_item(
+    count, buckets, target_max, suggested_buckets, pointer_bytes, names
+) -> AdviceItem:
     now = f"{count / buckets:.2f}" if count is not None else "?"
     return AdviceItem(
         "buckets",
@@ -289,5 +342,5 @@ def _buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes) 
         f"{human_bytes(suggested_buckets * pointer_bytes)} ({pointer_bytes} bytes per bucket; "
         f"{human_bytes(buckets * pointer_bytes)} now). Only root in the initial namespace can "
         "change it; the kernel rehashes the table at once.",
-        f"echo {suggested_buckets} > /sys/module/nf_conntrack/parameters/hashsize",
+        f"echo {suggested_buckets} > /sys/module/{names.module}/parameters/hashsize",
     )
