@@ -288,3 +288,22 @@ def test_live_kmsg_sees_new_records_incrementally():
     assert all(marker not in e.message for e in log.poll())
     assert not any(marker in r.message for r in log.read_records())
     log.close()
+
+
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "sample_proc", "synflood")
+
+
+@pytest.mark.skipif(
+    not os.path.exists(os.path.join(SAMPLE, "dev", "kmsg")), reason="no synflood sample tree"
+)
+def test_sample_tree_real_records():
+    """Records captured from a real overflow (sample_proc/synflood, kernel 6.18)."""
+    log = KernelLog(SAMPLE, clock=lambda: 1e9)
+    events = log.poll()
+    assert log.problem is None
+    full = [e for e in events if e.kind == "table_full"]
+    assert full and all(e.netns and e.subsystem == "nf_conntrack" for e in full)
+    assert any(e.kind == "suppressed" and e.count > 1 for e in events)
+    walls = [e.wall for e in events]
+    assert walls == sorted(walls) and all(0 < 1e9 - w < 1e5 for w in walls)
+    assert log.poll() == []
