@@ -152,18 +152,26 @@ class TableScan:
 def complete_lines(chunks: Iterable[bytes]) -> Iterator[tuple]:
     """Re-cut raw reads at line ends; yields (chunk, partial) where the final piece
     without a newline (a truncated last line) comes with partial=True."""
-    rest = b""
+    # Pieces of the unfinished line; a list, because joining once is linear where `+=`
+    # on a newline-less stream (binary garbage) copies it over and over.
+    pending: list = []
     for raw in chunks:
         if not raw:
             continue
         cut = raw.rfind(b"\n") + 1
         if cut == 0:
-            rest += raw
+            pending.append(raw)
             continue
-        yield (rest + raw[:cut] if rest else raw[:cut]), False
-        rest = raw[cut:]
-    if rest:
-        yield rest, True
+        if pending:
+            pending.append(raw[:cut])
+            yield b"".join(pending), False
+            pending = []
+        else:
+            yield raw[:cut], False
+        if cut < len(raw):
+            pending.append(raw[cut:])
+    if pending:
+        yield b"".join(pending), True
 
 
 def scan_table(
