@@ -254,3 +254,25 @@ def test_get_and_distinct_accept_either_ipv6_form():
 def test_parse_entries_skips_bad_and_partial_lines():
     text = text_of(K.PROC_REAL) + b"garbage\n" + b"ipv4 2 tcp 6 1"
     assert parse_entries([text]) == [parse_line(x) for x in K.PROC_REAL]
+
+
+def test_a_stream_without_newlines_costs_linear_time():
+    # Binary garbage may hold no newline at all; re-joining the unfinished line on every
+    # chunk would copy it over and over (quadratic). Compare two chunk counts 16x apart:
+    # linear work grows about 16x, quadratic about 256x. A ratio of times, not a time.
+    import time
+
+    piece = b"x" * 2048
+
+    def cost(n_chunks: int) -> float:
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            scan = scan_table(piece for _ in range(n_chunks))
+            best = min(best, time.perf_counter() - started)
+            assert (scan.bad_lines, scan.totals.entries) == (1, 0)
+            if best > 0.5:
+                break  # already far too slow; do not repeat it
+        return best
+
+    assert cost(2048) / cost(128) < 80
