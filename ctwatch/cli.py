@@ -8,13 +8,24 @@ import sys
 import time
 from typing import Optional
 
+import psutil
+
 from ctwatch import __version__
+from ctwatch.model.export import breakdowns_csv
 from ctwatch.model.filters import Filter
-from ctwatch.model.incident import rates_json, snat_json, table_answers_json
+from ctwatch.model.incident import (
+    advice_json,
+    kernel_log_json,
+    rates_json,
+    snat_json,
+    table_answers_json,
+)
 from ctwatch.model.report import human_summary, snapshot_json
 from ctwatch.model.rollup import snat_view
 from ctwatch.model.snapshot import take_snapshot
+from ctwatch.model.trend import DROP_COUNTERS
 from ctwatch.sources.base import SourceError
+from ctwatch.sources.kmsg import KernelLog
 from ctwatch.sources.select import CHOICES, open_source
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
@@ -37,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_argument_group("mode")
     mode.add_argument("--once", action="store_true", help="scan once, print a summary, exit")
     mode.add_argument("--json", action="store_true", help="with --once: print one JSON object")
+    mode.add_argument(
+        "--csv",
+        action="store_true",
+        help="with --once: print the breakdowns as CSV (dimension,key,count,share)",
+    )
     mode.add_argument(
         "--rate-window",
         type=float,
@@ -133,7 +149,18 @@ def incident_extras(source, snap, args: argparse.Namespace) -> dict:
             out.update(rates_json(snap, time.time(), later.count, later.stats))
         except SourceError as exc:
             out["rates_error"] = str(exc)
-    out.update(table_answers_json(snap, source.read_tunables().timeouts, args.top))
+    tunables = source.read_tunables()
+    out.update(table_answers_json(snap, tunables.timeouts, args.top))
+    log = KernelLog(args.root)
+    try:
+        out["kernel_log"] = kernel_log_json(log.poll(), log.via, log.problem)
+    finally:
+        log.close()
+    drops = out.get("rates", {})
+    drop_rate = sum(drops.get(k) or 0.0 for k in DROP_COUNTERS) if drops else None
+    out["advice"] = advice_json(
+        snap, tunables, psutil.virtual_memory().total, drop_rate, args.netns
+    )
     if args.snat:
         try:
             out["snat"] = snat_json(snat_view(source.table_chunks()), args.top)
@@ -157,7 +184,9 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         print(f"ctwatch: {'; '.join(snap.problems) or 'no conntrack data'}", file=sys.stderr)
         return EXIT_NO_SOURCE
     text = filt.describe() if filt else ""
-    if args.json:
+    if args.csv:
+        sys.stdout.write(breakdowns_csv(snapshot_json(snap, args.top, text)))
+    elif args.json:
         print(json.dumps({**snapshot_json(snap, args.top, text), **extras}, indent=2))
     else:
         sys.stdout.write(human_summary(snap, args.top, text))
@@ -171,8 +200,10 @@ def main(argv: Optional[list] = None) -> int:
     args = parser.parse_args(argv)
     if args.top < 0:
         parser.error("--top must be 0 (all) or more")
-    if args.json and not args.once:
-        parser.error("--json needs --once")
+    if (args.json or args.csv) and not args.once:
+        parser.error("--json and --csv need --once")
+    if args.json and args.csv:
+        parser.error("--json and --csv are alternatives")
     try:
         filt = build_filter(args)
     except ValueError as exc:

@@ -1,9 +1,12 @@
-"""The incident answers for `--once --json`: rates, forecast, expiry, subnets, SNAT."""
+"""The incident answers for `--once --json`: rates, forecast, expiry, subnets, SNAT,
+kernel log and advice."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
+from ctwatch.model.advice import advise
 from ctwatch.model.expiry import expiry_json, expiry_table
 from ctwatch.model.rollup import subnet_rollup
 from ctwatch.model.snapshot import Snapshot
@@ -61,3 +64,47 @@ def snat_json(rows: list, top: int) -> list:
         }
         for r in (rows[:top] if top else rows)
     ]
+
+
+def kernel_log_json(events: list, via: str, problem: Optional[str]) -> dict:
+    """Table-full lines the kernel logged, per minute, with the namespaces it named."""
+    from ctwatch.sources.kmsg import per_minute
+
+    full = [e for e in events if e.kind == "table_full"]
+    return {
+        "via": via,
+        "problem": problem,
+        "table_full": sum(e.count for e in full),
+        "suppressed": sum(e.count for e in events if e.kind == "suppressed"),
+        "last_table_full": round(full[-1].wall, 3) if full else None,
+        "netns": sorted({e.netns for e in full if e.netns is not None}),
+        "per_minute": [
+            {"minute": round(m, 0), "table_full": f, "suppressed": s}
+            for m, f, s in per_minute(events)
+        ][-60:],
+    }
+
+
+def advice_json(
+    snap: Snapshot,
+    tunables,
+    ram_bytes: Optional[int],
+    drop_rate: Optional[float],
+    netns: Optional[str] = None,
+) -> dict:
+    totals = snap.table.totals if snap.table else None
+    advice = advise(
+        count=snap.count,
+        maximum=snap.max,
+        buckets=snap.buckets,
+        slab_objsize=tunables.slab_objsize,
+        ram_bytes=ram_bytes,
+        timeouts=tunables.timeouts,
+        top_sources=tuple(totals.top("src", 5)) if totals else (),
+        states=dict(totals.top("state", 0)) if totals else None,
+        drop_rate=drop_rate,
+        entries=totals.entries if totals else None,
+        netns=netns,
+        legacy=snap.source == "proc-legacy",
+    )
+    return dataclasses.asdict(advice)
