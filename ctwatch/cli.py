@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tui.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
     tui.add_argument("--demo", action="store_true", help="play the bundled recorded incident")
+    tui.add_argument("--replay", metavar="FILE", help="play a recording made with ctwatch")
     tui.add_argument("--log-file", metavar="FILE", help="where error details go")
     return p
 

@@ -210,3 +210,21 @@ def sample_root(tmp_path, lines: list, readable: bool = True) -> str:
 
 
 __all__ = ["FakeClock", "FakeSource", "SourceError", "write_incident", "sample_root"]
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as plain text lines (no colours)."""
+    update = app.screen._compositor.render_full_update(simplify=True)
+    return "\n".join("".join(strip.text for strip in line).rstrip() for line in update.strips)
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+    """Let the app run until `predicate()` holds (polls run in a thread)."""
+    import time as _time
+
+    end = _time.monotonic() + timeout
+    while not predicate():
+        if _time.monotonic() > end:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+    await pilot.pause()

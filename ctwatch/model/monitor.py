@@ -187,16 +187,20 @@ class Monitor:
     def scan_due(self, now: float) -> bool:
         return self._next_scan_at is None or now >= self._next_scan_at
 
-    def poll(self, should_stop: Optional[Callable] = None) -> Sample:
-        """Read the counters, and the table when due; never raises but PollCancelled."""
+    def poll(self, should_stop: Optional[Callable] = None, scan: Optional[bool] = None) -> Sample:
+        """Read the counters, and the table when due (`scan` True/False overrides the
+        schedule: a first counters-only poll puts numbers on screen at once)."""
         with self._lock:
             interval, focus, sorts = self._interval, self._focus, dict(self._sorts)
-            requested, self._scan_requested = self._scan_requested, False
+            requested = self._scan_requested and scan is not False
+            if scan is not False:
+                self._scan_requested = False
             stale, self._view_stale = self._view_stale, False
             pin, self._pin = self._pin, None
         clock = self.clock
         started = clock.monotonic()
-        scan = requested or self.scan_due(started)
+        if scan is None:
+            scan = requested or self.scan_due(started)
         snap, error, scanned = None, None, False
         try:
             cpu_before = clock.cpu()

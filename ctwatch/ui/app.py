@@ -1,0 +1,308 @@
+"""The live monitor app: the polling worker, sample routing, and the action behind every key."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import Callable, Optional
+
+from textual import work
+from textual.app import App
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ctwatch.model.filters import Filter
+from ctwatch.model.monitor import Monitor, PollCancelled
+from ctwatch.model.monitor_views import Focus, Sample
+from ctwatch.sources.base import Source
+from ctwatch.ui.commands import BINDINGS, Command, CommandsProvider
+from ctwatch.ui.drill import DrillScreen
+from ctwatch.ui.entries import EntriesTable
+from ctwatch.ui.glyphs import ASCII, UNICODE, Glyphs, use_scrollbar_glyphs
+from ctwatch.ui.help import HelpScreen
+from ctwatch.ui.messages import SampleReady
+from ctwatch.ui.monitor_screen import MonitorScreen, SampleScreen
+from ctwatch.ui.panel import BreakdownPanel
+from ctwatch.ui.prompt import FilterPrompt
+
+log = logging.getLogger("ctwatch")
+
+
+class CtwatchApp(App):
+    CSS_PATH = "ctwatch.tcss"
+    TITLE = "ctwatch"
+    BINDINGS = BINDINGS
+    COMMANDS = App.COMMANDS | {CommandsProvider}
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        *,
+        host: str,
+        glyphs: Glyphs = UNICODE,
+        ansi: bool = False,
+        autopoll: bool = True,
+        log_path: str = "",
+    ) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.host = host
+        self.glyphs = glyphs
+        self.autopoll = autopoll
+        self.log_path = log_path
+        self.paused = False
+        self.paused_samples = 0
+        self.graph_scale = "limit"
+        self.latest: Optional[Sample] = None  # the newest sample collected
+        self.shown: Optional[Sample] = None  # the sample on screen (older while paused)
+        self.samples_received = 0
+        self._polling = False
+        self._poll_again = False
+        self._poll_started = 0.0
+        self._poll_timer: Optional[Timer] = None
+        self._display_failed = False
+        self._last_scan_seen = None
+        if ansi:
+            self.theme = "ansi-dark"
+        if glyphs.ascii:
+            self.add_class("-ascii")
+
+    def get_default_screen(self) -> MonitorScreen:
+        return MonitorScreen()
+
+    def on_mount(self) -> None:
+        use_scrollbar_glyphs(self.glyphs.ascii)
+        # Counters first (instant numbers on screen), the table scan right after.
+        self._poll_again = True
+        self._start_poll(scan=False)
+
+    # ---- polling: one worker at a time, re-armed when the last one finished ----
+    def request_poll(self) -> None:
+        """Poll now (or as soon as the running poll ends)."""
+        self._start_poll()
+
+    def _start_poll(self, scan: Optional[bool] = None) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        if self._polling:
+            self._poll_again = True
+            return
+        if self._closing or self._closed:
+            return
+        self._polling = True
+        self._poll_started = time.monotonic()
+        self._poll_worker(scan)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
+    def _poll_worker(self, scan: Optional[bool]) -> None:
+        worker = get_current_worker()
+        try:
+            sample = self.monitor.poll(should_stop=lambda: worker.is_cancelled, scan=scan)
+        except PollCancelled:
+            return
+        except Exception:  # Monitor.poll catches its own; this is the last line of defence
+            log.exception("poll worker")
+            return
+        self.post_message(SampleReady(sample))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "poll" or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            return
+        if event.state == WorkerState.ERROR:
+            log.error("poll worker failed: %s", event.worker.error)
+        self._polling = False
+        self._arm_next()
+
+    def _arm_next(self) -> None:
+        if self._poll_again:
+            self._poll_again = False
+            delay = 0.0
+        elif not self.autopoll:
+            return
+        else:
+            delay = self._poll_started + self.monitor.interval - time.monotonic()
+        self._poll_timer = self.set_timer(max(0.001, delay), self._start_poll)
+
+    # ---- samples to screens ----
+    def on_sample_ready(self, message: SampleReady) -> None:
+        self.latest = message.sample
+        self.samples_received += 1
+        if self.paused:
+            self.paused_samples += 1
+        self.show(self.shown if self.paused else self.latest)
+
+    def show(self, sample: Optional[Sample]) -> None:
+        self.shown = sample
+        screen = self.screen
+        if not isinstance(screen, SampleScreen):
+            return  # a modal is up; the screen below catches up when it resumes
+        try:
+            screen.show_sample(sample)
+        except Exception:
+            log.exception("display")
+            if not self._display_failed:
+                self._display_failed = True
+                self.notify("Display error; details in the log.", severity="error")
+        scan = sample.scan if sample else None
+        if scan is not self._last_scan_seen:
+            self._last_scan_seen = scan
+            self.refresh_bindings()  # drill/sort availability depends on the rows
+
+    def screen_resumed(self, screen: SampleScreen) -> None:
+        if screen is self.screen:
+            self.show(self.shown if self.paused else self.latest)
+
+    def focus_note(self, sample: Sample) -> str:
+        if sample.table_error:
+            return sample.table_error
+        recorded = getattr(self.monitor.source, "recorded_scan", None)
+        if callable(recorded) and recorded() is not None:
+            return "this recording keeps only totals: no per-entry detail"
+        return "scanning the table for it..."
+
+    # ---- which commands work now: the footer, the keys and the palette ask this ----
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        return self.command_state(action, self.screen)
+
+    def command_state(self, action: str, screen) -> Optional[bool]:
+        """True: available; None: shown but disabled; False: hidden and passed on."""
+        if action in ("quit", "command_palette"):
+            return True
+        if not isinstance(screen, SampleScreen):
+            return False
+        focused = screen.focused
+        if action == "back":
+            return isinstance(screen, DrillScreen)
+        if action == "drill":
+            return isinstance(focused, BreakdownPanel) and focused.selected_key() is not None
+        if action == "sort":
+            if self.paused:
+                return None
+            return True if isinstance(focused, (BreakdownPanel, EntriesTable)) else None
+        if action in ("reset_baseline", "rolling_baseline"):
+            return None if self.paused else True
+        return True
+
+    def run_command(self, command: Command) -> None:
+        self.call_later(self.run_action, command.action)
+
+    # ---- actions ----
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.paused_samples = 0
+        self.show(self.shown if self.paused else self.latest)
+        self.refresh_bindings()
+
+    def action_interval(self, direction: int) -> None:
+        self.monitor.step_interval(direction)
+        if not self._polling and self.autopoll:
+            self._arm_next()  # the pending wait follows the new interval at once
+        self.show(self.shown)
+
+    def action_sort(self) -> None:
+        focused = self.screen.focused
+        if isinstance(focused, BreakdownPanel):
+            self.monitor.toggle_sort(focused.dim)
+            self.request_poll()
+        elif isinstance(focused, EntriesTable):
+            focused.cycle_sort()
+
+    def action_drill(self) -> None:
+        focused = self.screen.focused
+        if not isinstance(focused, BreakdownPanel):
+            return
+        key = focused.selected_key()
+        if key is None:
+            return
+        current = self.screen.focus_target if isinstance(self.screen, DrillScreen) else None
+        try:
+            focus = current.narrow(focused.dim, key) if current else Focus.of((focused.dim, key))
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.open_focus(focus)
+
+    def open_focus(self, focus: Focus) -> None:
+        if self.paused:
+            self.paused = False
+            self.notify("Display resumed for the drill-down.")
+        self.monitor.set_focus(focus)
+        self.push_screen(DrillScreen(focus))
+        self.request_poll()
+
+    def action_filter(self) -> None:
+        focused = self.screen.focused
+        bare = "dst" if isinstance(focused, BreakdownPanel) and focused.dim == "dst" else "src"
+        self.push_screen(FilterPrompt(bare), callback=self._filter_done)
+
+    def _filter_done(self, focus: Optional[Focus]) -> None:
+        if focus is not None:
+            self.open_focus(focus)
+
+    def action_back(self) -> None:
+        if not isinstance(self.screen, DrillScreen):
+            return
+        self.pop_screen()
+        below = self.screen
+        self.monitor.set_focus(below.focus_target if isinstance(below, DrillScreen) else None)
+        if isinstance(below, DrillScreen):
+            self.request_poll()
+
+    def action_reset_baseline(self) -> None:
+        self.monitor.pin_baseline(True)
+        self.request_poll()
+        self.notify("Changes now count from the scan on screen (R: per scan again).")
+
+    def action_rolling_baseline(self) -> None:
+        self.monitor.pin_baseline(False)
+        self.request_poll()
+        self.notify("Changes count from the previous scan.")
+
+    def action_graph_scale(self) -> None:
+        self.graph_scale = "zoom" if self.graph_scale == "limit" else "limit"
+        self.show(self.shown)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+
+def create_app(
+    source: Source,
+    *,
+    interval: float = 1.0,
+    cpu_budget: float = 10.0,
+    ascii: bool = False,
+    ansi: bool = False,
+    filt: Optional[Filter] = None,
+    clock=None,
+    host: Optional[str] = None,
+    autopoll: bool = True,
+    log_path: str = "",
+    reopen: Optional[Callable[[], Source]] = None,
+    entry_limit: int = 1000,
+) -> CtwatchApp:
+    """The app for the CLI and the tests. `cpu_budget` is a percentage of one core;
+    `clock` (monotonic/wall/cpu) and `host` are injectable for deterministic screens."""
+    monitor = Monitor(
+        source,
+        filt,
+        interval=interval,
+        cpu_budget=cpu_budget / 100.0,
+        clock=clock,
+        reopen=reopen,
+        entry_limit=entry_limit,
+    )
+    return CtwatchApp(
+        monitor,
+        host=host or socket.gethostname(),
+        glyphs=ASCII if ascii else UNICODE,
+        ansi=ansi,
+        autopoll=autopoll,
+        log_path=log_path,
+    )

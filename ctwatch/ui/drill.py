@@ -1,0 +1,100 @@
+"""A drill-down: one source's (destination's, port's...) count over time, breakdowns, entries."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.widgets import Footer, Static
+
+from ctwatch.model.monitor_views import Focus, FocusView, Sample
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.entries import EntriesTable
+from ctwatch.ui.graph import CountGraph
+from ctwatch.ui.monitor_screen import SampleScreen
+from ctwatch.ui.panel import BreakdownPanel
+from ctwatch.ui.small import TooSmall
+from ctwatch.ui.status import StatusLine
+from ctwatch.ui.topline import TopLine
+
+DRILL_PANELS = ("state", "src", "dst", "dport")
+
+
+class DrillScreen(SampleScreen):
+    def __init__(self, focus: Focus) -> None:
+        super().__init__()
+        self.focus_target = focus
+
+    def compose(self) -> ComposeResult:
+        yield TopLine(id="top")
+        with Vertical(id="body"):
+            yield Static(id="focus-summary")
+            yield CountGraph(id="focus-graph")
+            yield StatusLine(id="status")
+            with Grid(id="drill-panels"):
+                for dim in DRILL_PANELS:
+                    yield BreakdownPanel(dim, id=f"drill-{dim}")
+            yield EntriesTable(id="entries")
+        yield TooSmall(id="too-small")
+        yield Footer(show_command_palette=False, compact=True)
+
+    def on_mount(self) -> None:
+        focus = self.focus_target
+        visible = [dim for dim in DRILL_PANELS if not focus.pins(dim)]
+        for panel in self.query(BreakdownPanel):
+            panel.display = panel.dim in visible
+        self.query_one("#drill-panels").styles.grid_size_columns = max(1, len(visible))
+        self.query_one(EntriesTable).set_columns(focus.pins("src"), focus.pins("dst"))
+        self.query_one(f"#drill-{visible[0]}", BreakdownPanel).focus()
+
+    def where(self) -> str:
+        return self.focus_target.title
+
+    def focus_view(self, sample: Sample):
+        scan = sample.scan
+        if scan is None or scan.focus is None or scan.focus.focus != self.focus_target:
+            return None
+        return scan.focus
+
+    def draw(self, sample: Sample) -> None:
+        app = self.app
+        view = self.focus_view(sample)
+        self.query_one("#focus-summary", Static).update(self._summary(sample, view))
+        snap = sample.snapshot
+        self.query_one(CountGraph).show(
+            view.history if view else (),
+            reference=snap.max if snap else None,
+            now=sample.at,
+            interval=max(sample.interval, 1.0),
+            scale=app.graph_scale,
+            glyphs=app.glyphs,
+            title="its count, ",
+        )
+        note = app.focus_note(sample) if view is None else ""
+        with app.batch_update():
+            for panel in self.query(BreakdownPanel):
+                if panel.display:
+                    panel.show(view.panels[panel.dim] if view else None, note, app.glyphs.ellipsis)
+            self.query_one(EntriesTable).show(
+                view.entry_list if view else (), view.entries if view else 0
+            )
+
+    def _summary(self, sample: Sample, view) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(self.focus_target.title, style="bold")
+        if view is None:
+            text.append(f"  {self.app.focus_note(sample)}", style="dim")
+            return text
+        assert isinstance(view, FocusView)
+        text.append(f"  {fmt.count(view.entries)} entries", style="bold")
+        text.append(f"  {fmt.percent(view.share)} of the table")
+        if view.delta:
+            text.append(
+                f"  {fmt.signed(view.delta)}",
+                style="bold yellow" if view.delta > 0 else "bold green",
+            )
+        for dim, word in (("src", "source"), ("dst", "destination"), ("dport", "port")):
+            if not self.focus_target.pins(dim):
+                n = view.panels[dim].distinct
+                text.append(f"  {fmt.count(n)} {word}{'' if n == 1 else 's'}", style="dim")
+        return text

@@ -1,0 +1,117 @@
+"""Fill gauge (count / max, buckets, load factor) and the rates line under it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ctwatch.model.monitor_views import Sample
+from ctwatch.model.trend import DROP_COUNTERS
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.glyphs import UNICODE, Glyphs
+
+log = logging.getLogger("ctwatch")
+WARN, CRITICAL = 0.75, 0.90
+
+
+def fill_style(fraction: Optional[float]) -> str:
+    if fraction is None:
+        return ""
+    if fraction >= CRITICAL:
+        return "bold red"
+    if fraction >= WARN:
+        return "bold yellow"
+    return "green"
+
+
+def bar(fraction: float, width: int, glyphs: Glyphs, style: str) -> Text:
+    filled = max(0, min(width, round(fraction * width)))
+    text = Text(end="")
+    text.append(glyphs.bar_full * filled, style=style)
+    text.append(glyphs.bar_empty * (width - filled), style="dim")
+    return text
+
+
+class FillGauge(Widget):
+    """Two lines: the fill of the table, then how fast it moves and what it drops."""
+
+    DEFAULT_CSS = "FillGauge { height: 2; }"
+
+    def __init__(self, *, id: Optional[str] = None) -> None:
+        super().__init__(id=id)
+        self.sample: Optional[Sample] = None
+        self.glyphs = UNICODE
+
+    def show(self, sample: Optional[Sample], glyphs: Glyphs) -> None:
+        self.sample, self.glyphs = sample, glyphs
+        self.refresh()
+
+    def render(self) -> Text:
+        try:
+            return self._draw()
+        except Exception:  # a display bug must not take the monitor down
+            log.exception("gauge render")
+            return Text("(display error, see the log)", style="red")
+
+    def _draw(self) -> Text:
+        sample, g = self.sample, self.glyphs
+        width = max(10, self.size.width)
+        snap = sample.snapshot if sample else None
+        if snap is None:
+            return Text("count ?", end="")
+        fill = snap.fill
+        style = fill_style(fill)
+        head = Text(no_wrap=True, end="")
+        head.append("count ", style="dim")
+        head.append(fmt.count(snap.count), style=style or "bold")
+        head.append(" / ", style="dim")
+        head.append(fmt.count(snap.max))
+        head.append(f"  {fmt.percent(fill)}" if fill is not None else "", style=style)
+        tail = Text(no_wrap=True, end="")
+        if snap.buckets:
+            tail.append("  buckets ", style="dim")
+            tail.append(fmt.count(snap.buckets))
+            if snap.load_factor is not None:
+                tail.append("  load ", style="dim")
+                tail.append(f"{snap.load_factor:.2f}")
+        room = width - len(head) - len(tail) - 3
+        line = head
+        if fill is not None and room >= 6:
+            line.append("  ")
+            line.append(bar(fill, room - 1, g, style or "green"))
+        line.append(tail)
+        line.append("\n")
+        line.append(self._rates(sample, g))
+        return line
+
+    def _rates(self, sample: Sample, g: Glyphs) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        growth = sample.forecast.slope
+        known = [(t, v) for t, v in sample.history[-30:] if v is not None]
+        if growth is None and len(known) >= 2 and known[-1][0] > known[0][0]:
+            growth = (known[-1][1] - known[0][1]) / (known[-1][0] - known[0][0])
+        text.append("trend ", style="dim")
+        text.append("?" if growth is None else f"{growth:+,.0f}/s")
+        kind = sample.forecast.kind
+        forecast_style = {"full": "bold red reverse", "filling": "bold yellow"}.get(kind, "")
+        if kind != "unknown":
+            text.append(" ")
+            text.append(sample.forecast.describe(), style=forecast_style)
+        dropping = [(n, sample.rates[n]) for n in DROP_COUNTERS if sample.rates.get(n)]
+        if dropping:
+            for name, value in dropping:
+                text.append(g.sep, style="dim")
+                text.append(f"{name} {fmt.rate(value)}", style="bold red")
+        elif any(n in sample.rates for n in DROP_COUNTERS):
+            text.append(g.sep, style="dim")
+            text.append("no drops", style="dim")
+        scan = sample.scan
+        if scan is not None and scan.entries:
+            protos = scan.panels["proto"].rows[:4]
+            if protos:
+                text.append(g.sep, style="dim")
+                text.append(" ".join(f"{r.key} {fmt.percent(r.share)}" for r in protos))
+        return text

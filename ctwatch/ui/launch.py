@@ -1,0 +1,110 @@
+"""`ctwatch` without --once: open the source, set up the log file, run the full-screen app."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.resources
+import logging
+import os
+import sys
+from typing import Optional
+
+from ctwatch.model.filters import Filter
+from ctwatch.sources.base import SourceError
+
+EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
+DEMO = ("demo", "incident.jsonl.gz")
+
+
+def default_log_path() -> str:
+    """$XDG_STATE_HOME/ctwatch/ctwatch.log, i.e. ~/.local/state/ctwatch/ctwatch.log."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(state, "ctwatch", "ctwatch.log")
+
+
+def setup_logging(path: str) -> str:
+    """Error details go to `path`; returns it, or "" when it cannot be written (the
+    monitor then runs without a log rather than not at all)."""
+    logger = logging.getLogger("ctwatch")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # never onto the terminal the app draws on
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        logger.addHandler(logging.NullHandler())
+        return ""
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    return path
+
+
+def demo_recording():
+    """A context giving the bundled demo recording's path (works from a wheel too)."""
+    return importlib.resources.as_file(importlib.resources.files("ctwatch").joinpath(*DEMO))
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"ctwatch: {message}", file=sys.stderr)
+    return code
+
+
+def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
+    from ctwatch.sources.recording import ReplaySource
+    from ctwatch.sources.select import open_source
+    from ctwatch.ui.glyphs import wants_ansi_theme, wants_ascii
+
+    if not args.interval > 0:
+        return _fail("--interval must be above 0", EXIT_USAGE)
+    if not 0 < args.cpu_budget <= 100:
+        return _fail(
+            "--cpu-budget must be above 0 and at most 100 (percent of one core)", EXIT_USAGE
+        )
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return _fail(
+            "the live monitor needs a terminal; --once prints a summary instead", EXIT_USAGE
+        )
+    replay = getattr(args, "replay", None)
+    with contextlib.ExitStack() as stack:
+        if args.demo:
+            replay = str(stack.enter_context(demo_recording()))
+            if not os.path.exists(replay):
+                return _fail(f"the demo recording is not installed ({replay})", EXIT_NO_SOURCE)
+        reopen = None
+        try:
+            if replay:
+                source = ReplaySource(replay)
+            else:
+
+                def reopen():
+                    return open_source(args.source, args.root, pid=args.pid, netns=args.netns)
+
+                source = reopen()
+        except SourceError as exc:
+            return _fail(str(exc), EXIT_NO_SOURCE)
+        log_path = setup_logging(args.log_file or default_log_path())
+        logging.getLogger("ctwatch").info("start: %s", source.label)
+        from ctwatch.ui.app import create_app
+
+        app = create_app(
+            source,
+            interval=args.interval,
+            cpu_budget=args.cpu_budget,
+            ascii=args.ascii or wants_ascii(),
+            ansi=wants_ansi_theme(),
+            filt=filt,
+            log_path=log_path,
+            reopen=reopen,
+        )
+        try:
+            app.run(mouse=not args.no_mouse)
+        finally:
+            with contextlib.suppress(Exception):
+                app.monitor.source.close()
+    return app.return_code or EXIT_OK

@@ -1,0 +1,103 @@
+"""The main view: top line, fill gauge, count graph, status and the breakdown panels."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ctwatch.model.monitor_views import Sample
+from ctwatch.ui.gauge import FillGauge
+from ctwatch.ui.graph import CountGraph
+from ctwatch.ui.panel import BreakdownPanel
+from ctwatch.ui.small import MIN_HEIGHT, MIN_WIDTH, TooSmall
+from ctwatch.ui.status import StatusLine
+from ctwatch.ui.topline import TopLine
+
+PANEL_ORDER = ("state", "src", "dst", "proto", "dport")  # grid fill order (see ctwatch.tcss)
+
+
+def table_note(sample: Sample) -> str:
+    if sample.table_error:
+        return sample.table_error
+    return "waiting for the first scan"
+
+
+class SampleScreen(Screen):
+    """A screen that draws samples; the app hands it each one (unless paused)."""
+
+    shown: Optional[Sample] = None
+
+    def show_sample(self, sample: Optional[Sample]) -> None:
+        self.shown = sample
+        app = self.app
+        too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        self.set_class(too_small, "-too-small")
+        self.query_one(TopLine).show(
+            sample,
+            host=app.host,
+            glyphs=app.glyphs,
+            interval=app.monitor.interval,
+            paused=app.paused,
+            where=self.where(),
+        )
+        if too_small:
+            self.query_one(TooSmall).show(sample, self.size.width, self.size.height)
+            return
+        status = self.query_one(StatusLine)
+        if app.paused:
+            status.show(sample, paused_samples=app.paused_samples)
+        else:
+            status.show(sample)
+        if sample is not None:
+            self.draw(sample)
+
+    def where(self) -> str:
+        return ""
+
+    def draw(self, sample: Sample) -> None:
+        raise NotImplementedError
+
+    def on_resize(self) -> None:
+        self.show_sample(self.shown)
+
+    def on_screen_resume(self) -> None:
+        self.app.screen_resumed(self)
+
+
+class MonitorScreen(SampleScreen):
+    def compose(self) -> ComposeResult:
+        yield TopLine(id="top")
+        with Vertical(id="body"):
+            yield FillGauge(id="gauge")
+            yield CountGraph(id="graph")
+            yield StatusLine(id="status")
+            with Grid(id="panels"):
+                for dim in PANEL_ORDER:
+                    yield BreakdownPanel(dim)
+        yield TooSmall(id="too-small")
+        yield Footer(show_command_palette=False, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#panel-src", BreakdownPanel).focus()
+
+    def draw(self, sample: Sample) -> None:
+        app = self.app
+        self.query_one(FillGauge).show(sample, app.glyphs)
+        snap = sample.snapshot
+        self.query_one(CountGraph).show(
+            sample.history,
+            reference=snap.max if snap else None,
+            now=sample.at,
+            interval=sample.interval,
+            scale=app.graph_scale,
+            glyphs=app.glyphs,
+        )
+        scan = sample.scan
+        note = table_note(sample)
+        with app.batch_update():
+            for panel in self.query(BreakdownPanel):
+                panel.show(scan.panels[panel.dim] if scan else None, note, app.glyphs.ellipsis)

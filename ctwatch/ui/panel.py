@@ -1,0 +1,138 @@
+"""A breakdown panel: one dimension's rows with count, share and change since the baseline."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from ctwatch.model.monitor_views import Panel
+from ctwatch.ui import cells
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.navigation import move_focus
+from ctwatch.ui.tables import cursor_key, sync_rows
+
+TITLES = {
+    "state": "States",
+    "proto": "Protocols",
+    "src": "Sources",
+    "dst": "Destinations",
+    "dport": "Destination ports",
+}
+NOTE_KEY = "\0note"
+# Column sets by width: numbers need 9 (count), 7 (share) and 8 (change) cells.
+WIDTHS = {"count": 9, "share": 7, "delta": 8}
+MODES = (
+    (("key", "count", "share", "delta"), 24),
+    (("key", "count", "delta"), 17),
+    (("key", "count"), 9),
+)
+MIN_KEY = 9
+
+
+class BreakdownPanel(DataTable):
+    """Rows keyed by the breakdown key; only changed cells are redrawn on a new scan."""
+
+    BINDINGS = [
+        Binding("left", "move('left')", "Panel left", show=False),
+        Binding("right", "move('right')", "Panel right", show=False),
+    ]
+
+    def __init__(self, dim: str, *, id: Optional[str] = None) -> None:
+        super().__init__(
+            id=id or f"panel-{dim}",
+            classes="panel",
+            cursor_type="row",
+            show_header=False,
+            cell_padding=0,
+        )
+        self.dim = dim
+        self.border_title = TITLES[dim]
+        self.panel: Optional[Panel] = None
+        self.note = "waiting for the first scan"
+        self.ellipsis = "…"
+        self._columns: tuple = ()
+        self._widths: tuple = ()
+
+    def on_resize(self) -> None:
+        self._fill()
+
+    def show(self, panel: Optional[Panel], note: str = "", ellipsis: str = "…") -> None:
+        self.panel, self.note, self.ellipsis = panel, note, ellipsis
+        self._fill()
+
+    def _set_columns(self, columns: tuple, widths: tuple) -> Optional[str]:
+        """Rebuild the columns when they change; returns the row the cursor was on."""
+        if (columns, widths) == (self._columns, self._widths):
+            return None
+        keep = cursor_key(self)
+        self._columns, self._widths = columns, widths
+        self.clear(columns=True)
+        for column, width in zip(columns, widths):
+            self.add_column("", key=column, width=width)
+        return keep
+
+    def _fill(self) -> None:
+        panel = self.panel
+        inner = max(4, self.size.width - 1)  # content width less the scrollbar
+        if panel is None or not panel.rows:
+            self.border_subtitle = ""
+            if panel is None:
+                note = self.note
+            else:
+                note = "no entries with a state" if self.dim == "state" else "none"
+            self._set_columns(("note",), (inner,))
+            shown = cells.text(fmt.shorten(note, inner, self.ellipsis), style="dim")
+            sync_rows(self, self._columns, [(NOTE_KEY, [shown])])
+            return
+        columns, numbers = MODES[-1]
+        for candidate, width in MODES:
+            if inner - width >= MIN_KEY:
+                columns, numbers = candidate, width
+                break
+        key_width = max(4, inner - numbers)
+        keep = self._set_columns(columns, tuple(WIDTHS.get(c, key_width) for c in columns))
+        more = panel.distinct - len(panel.rows)
+        top = f" (top {len(panel.rows)})" if more > 0 else ""
+        self.border_subtitle = f"{fmt.count(panel.distinct)}{top} by {panel.sort}"
+        rows = []
+        for row in panel.rows:
+            changed = bool(row.delta)
+            shown = fmt.shorten(row.key, key_width, self.ellipsis)
+            values = {
+                "key": cells.key(self.dim, row.key, shown, "bold" if changed else ""),
+                "count": cells.number(row.count, "bold" if changed else ""),
+                "share": cells.share(row.share),
+                "delta": cells.delta(row.delta),
+            }
+            rows.append((row.key, [values[c] for c in columns]))
+        if panel.sort == "name":
+            sync_rows(self, columns, rows, ("key",))
+        else:
+            sync_rows(
+                self,
+                columns,
+                rows,
+                ("count", "key"),
+                sort_key=lambda pair: (-pair[0].sort_key, pair[1].sort_key),
+            )
+        if keep is not None and keep in self.rows:
+            self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def selected_key(self) -> Optional[str]:
+        key = cursor_key(self)
+        return None if key in (None, NOTE_KEY) else key
+
+    def action_move(self, direction: str) -> None:
+        move_focus(self, direction)
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0 and move_focus(self, "up"):
+            return
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if self.cursor_row >= self.row_count - 1 and move_focus(self, "down"):
+            return
+        super().action_cursor_down()

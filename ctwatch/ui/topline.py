@@ -1,0 +1,72 @@
+"""The top line: host, source, poll interval, age and cost of the last scan, PAUSED."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ctwatch.model.monitor_views import Sample
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.glyphs import Glyphs
+
+
+def scan_age(sample: Sample) -> str:
+    scan = sample.scan
+    if scan is None:
+        return "no scan yet" if sample.table_error is None else "no table"
+    age = max(0.0, sample.at - scan.finished)
+    when = "just now" if age < 0.5 else f"{fmt.seconds(age)} ago"
+    return f"scan {when}, {fmt.seconds(scan.cost)} CPU"
+
+
+class TopLine(Static):
+    """One line; the least important parts are cut first on a narrow terminal."""
+
+    def show(
+        self,
+        sample: Optional[Sample],
+        *,
+        host: str,
+        glyphs: Glyphs,
+        interval: float,
+        paused: bool,
+        where: str = "",
+    ) -> None:
+        width = max(1, self.size.width or 80)
+        text = Text(no_wrap=True, overflow="crop", end="")
+        if paused:
+            text.append(" PAUSED ", style="bold reverse")
+            text.append(" ")
+        label = sample.source_label if sample else "starting"
+        clock = fmt.clock(sample.snapshot.taken_at) if sample and sample.snapshot else ""
+        parts = {
+            "name": ("ctwatch", "bold"),
+            "host": (host, ""),
+            "label": ("", ""),
+            "where": (where, "bold"),
+            "interval": (f"every {fmt.interval(interval)}", ""),
+            "scan": (scan_age(sample) if sample else "", ""),
+            "clock": (clock, "dim"),
+        }
+        parts = {k: v for k, v in parts.items() if v[0] or k == "label"}
+        sep = len(glyphs.sep)
+
+        def used() -> int:
+            return len(text) + sum(len(p) + sep for p, _ in parts.values()) - sep
+
+        # On a short line the clock goes first, then the program name, then the host;
+        # the source label keeps at least 20 cells.
+        reserve = min(20, len(label))
+        for name in ("clock", "name", "host"):
+            if used() + reserve <= width:
+                break
+            parts.pop(name, None)
+        room = width - used()
+        parts["label"] = (fmt.shorten(label, max(8, room), glyphs.ellipsis), "")
+        for i, (part, style) in enumerate(parts.values()):
+            if i:
+                text.append(glyphs.sep, style="dim")
+            text.append(part, style=style)
+        self.update(text)
