@@ -1,0 +1,1 @@
+"""The bundled recorded incident that `ctwatch --demo` plays (incident.jsonl.gz)."""
