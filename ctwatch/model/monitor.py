@@ -35,20 +35,14 @@ class PollCancelled(Exception):
 
 
 class SystemClock:
-    """The real clocks; tests pass an object with the same three methods."""
+    """The real clocks; tests pass an object with the same three methods. cpu() counts
+    this thread and every reaped child (the `cat` reading the table: most of a scan)."""
 
-    @staticmethod
-    def monotonic() -> float:
-        return time.monotonic()
-
-    @staticmethod
-    def wall() -> float:
-        return time.time()
+    monotonic = staticmethod(time.monotonic)
+    wall = staticmethod(time.time)
 
     @staticmethod
     def cpu() -> float:
-        """CPU seconds of this thread plus every reaped child (the `cat` that reads the
-        table: the kernel's formatting of it is most of a scan's cost)."""
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return time.thread_time() + children.ru_utime + children.ru_stime
 
@@ -59,9 +53,13 @@ class _Stoppable(Source):
     def __init__(self, inner: Source, should_stop: Callable) -> None:
         self.inner, self.should_stop = inner, should_stop
         self.name, self.label = inner.name, inner.label
+        self._counters = None
 
     def read_counters(self):
-        return self.inner.read_counters()
+        # Read once per poll: the scan's snapshot reuses the counters read just before.
+        if self._counters is None:
+            self._counters = self.inner.read_counters()
+        return self._counters
 
     def has_table(self) -> bool:
         return self.inner.has_table()
@@ -202,16 +200,24 @@ class Monitor:
         if scan is None:
             scan = requested or self.scan_due(started)
         snap, error, scanned = None, None, False
+        source = _Stoppable(self.source, should_stop or (lambda: False))
+        cpu_before = clock.cpu()
         try:
-            cpu_before = clock.cpu()
-            snap = take_snapshot(
-                _Stoppable(self.source, should_stop or (lambda: False)),
-                scan=scan,
-                filt=self.filt,
-                focus=focus.filter if focus else None,
-                entry_limit=self.entry_limit,
-                wall=clock.wall,
-            )
+            # Counters first, apart, so that a failing scan still leaves them on screen.
+            snap = take_snapshot(source, scan=False, wall=clock.wall)
+        except Exception as exc:
+            log.exception("reading counters failed")
+            error = f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
+        try:
+            if scan:
+                snap = take_snapshot(
+                    source,
+                    scan=True,
+                    filt=self.filt,
+                    focus=focus.filter if focus else None,
+                    entry_limit=self.entry_limit,
+                    wall=clock.wall,
+                )
             if pin is not None:
                 # Pin what the screen shows now, before this poll's scan replaces it.
                 pinned = pin and self._current is not None
@@ -223,10 +229,10 @@ class Monitor:
                     else None
                 )
                 stale = True
-            if snap.table is not None:
+            if snap is not None and snap.table is not None:
                 self._record_scan(snap, focus, started)
                 scanned = stale = True
-            elif scan:
+            elif scan and snap is not None:
                 self._table_error = snap.table_error
             if stale and self._current is not None:
                 self._view = self._build_view(sorts, focus)
@@ -243,7 +249,7 @@ class Monitor:
             raise
         except Exception as exc:  # a bug here must not stop the monitor: say it, go on
             log.exception("poll failed")
-            error = f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
+            error = error or f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
             self._schedule(started, clock.monotonic(), 0.0, interval)
         now = clock.monotonic()
         count = snap.count if snap else None

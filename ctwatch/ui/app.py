@@ -34,6 +34,9 @@ class CtwatchApp(App):
     TITLE = "ctwatch"
     BINDINGS = BINDINGS
     COMMANDS = App.COMMANDS | {CommandsProvider}
+    # Screen classes for ctwatch.tcss: -wide shows a fifth panel, -tall a taller graph.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
 
     def __init__(
         self,

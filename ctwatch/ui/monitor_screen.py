@@ -35,7 +35,8 @@ class SampleScreen(Screen):
         self.shown = sample
         app = self.app
         too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
-        self.set_class(too_small, "-too-small")
+        if too_small != self.has_class("-too-small"):
+            self._toggle_small(too_small)
         self.query_one(TopLine).show(
             sample,
             host=app.host,
@@ -57,6 +58,18 @@ class SampleScreen(Screen):
 
     def where(self) -> str:
         return ""
+
+    def _toggle_small(self, too_small: bool) -> None:
+        # Hidden widgets lose the focus; give it back when the panels return.
+        if too_small:
+            self._focus_before_small = self.focused
+        self.set_class(too_small, "-too-small")
+        if not too_small:
+            target = getattr(self, "_focus_before_small", None)
+            if target is None or not target.is_attached:
+                target = next((w for w in self.query(".panel") if w.display), None)
+            if target is not None:
+                self.call_after_refresh(target.focus)
 
     def draw(self, sample: Sample) -> None:
         raise NotImplementedError

@@ -57,8 +57,10 @@ class TopLine(Static):
             return len(text) + sum(len(p) + sep for p, _ in parts.values()) - sep
 
         # On a short line the clock goes first, then the program name, then the host;
-        # the source label keeps at least 20 cells.
-        reserve = min(20, len(label))
+        # the source label keeps up to 30 cells.
+        if " (" in label and len(label) > 40:
+            label = label[: label.index(" (")]  # a replay's file path goes first
+        reserve = min(30, len(label))
         for name in ("clock", "name", "host"):
             if used() + reserve <= width:
                 break
