@@ -60,10 +60,9 @@ class DrillScreen(SampleScreen):
         app = self.app
         view = self.focus_view(sample)
         self.query_one("#focus-summary", Static).update(self._summary(sample, view))
-        snap = sample.snapshot
         self.query_one(CountGraph).show(
             view.history if view else (),
-            reference=snap.max if snap else None,
+            reference=None,  # 0 to its own peak: one source is a sliver of the table
             now=sample.at,
             interval=max(sample.interval, 1.0),
             scale=app.graph_scale,

@@ -33,6 +33,8 @@ def seconds(value: Optional[float]) -> str:
     """Short duration: 0.42 s, 7 s, 3 min, 2.5 h."""
     if value is None:
         return "?"
+    if value < 0.01:
+        return f"{value * 1000:.0f} ms" if value >= 0.0005 else "0 s"
     if value < 1:
         return f"{value:.2f} s"
     if value < 10:

@@ -110,7 +110,7 @@ class CountGraph(Widget):
 
     def _labels(self, height: int, low, high, known: list, window: float) -> list:
         span = f"{self.title}{fmt.seconds(window)}"
-        scale = "0-limit" if self.scale != "zoom" and self.reference else "min-max"
+        scale = "min-max" if self.scale == "zoom" else "0-limit" if self.reference else "0-max"
         if not known:
             lines = ["no data yet", span]
         else:
