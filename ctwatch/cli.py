@@ -201,8 +201,9 @@ def main(argv: Optional[list] = None) -> int:
     args = parser.parse_args(argv)
     if args.top < 0:
         parser.error("--top must be 0 (all) or more")
-    if (args.json or args.csv) and not args.once:
-        parser.error("--json and --csv need --once")
+    for flag in ("json", "csv"):
+        if getattr(args, flag) and not args.once:
+            parser.error(f"--{flag} needs --once")
     if args.json and args.csv:
         parser.error("--json and --csv are alternatives")
     try:
