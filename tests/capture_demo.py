@@ -32,6 +32,14 @@ WARMUP = 35  # seconds of calm load before the first frame: TIME_WAIT and UDP at
 WEB_CLIENTS = ",".join(f"127.0.1.{i}" for i in range(1, 21))
 SLOW_SOURCE = "127.0.66.6"
 FAST_SOURCES = "127.0.77.7,127.0.88.8,127.0.99.9"
+SECOND_ADDRESS = "127.0.0.10"  # the fast flood aims at the server's other address
+# lab_traffic.py arguments: steady load with DNS to a local resolver, then the two floods.
+CALM = ["--port", "80", "--udp-port", "53", "--rate", "4", "--dns", "127.0.0.53"]
+CALM += ["--src", WEB_CLIENTS]
+SLOW_FLOOD = ["--src", SLOW_SOURCE, "--port", "443", "--rate", "150", "--n", "0", "--hold"]
+FAST_FLOOD = ["--src", FAST_SOURCES, "--dst", SECOND_ADDRESS, "--port", "8080"]
+FAST_FLOOD += ["--rate", "1200", "--n", "0", "--hold", "--udp-share", "0.35"]
+FAST_FLOOD += ["--udp-port", "5060"]
 TIMEOUTS = {  # short enough that the drain after the flood fits in the recording
     "net.netfilter.nf_conntrack_tcp_timeout_syn_sent": 60,
     "net.netfilter.nf_conntrack_tcp_timeout_syn_recv": 40,
@@ -46,7 +54,7 @@ def prepare(lab: Lab) -> None:
     for key, value in TIMEOUTS.items():
         lab.sysctl(key, value)
     lab.traffic_bg("hold-tcp", "--n", "120", "--port", "443", "--src", WEB_CLIENTS)
-    lab.traffic_bg("calm", "--port", "80", "--udp-port", "53", "--rate", "4", "--src", WEB_CLIENTS)
+    lab.traffic_bg("calm", *CALM)
     # From here on the HTTPS listener's SYN-ACKs vanish (its held flows need none): the
     # slow flood's flows stay SYN_RECV. The fast flood's SYNs and UDP vanish at input.
     lab.drop_synack(443)
@@ -70,41 +78,9 @@ def record(lab: Lab, out: str, seconds: int) -> int:
         start = time.monotonic()
         for frame in range(seconds):
             if frame == FLOOD_A:
-                floods.append(
-                    lab.traffic_bg(
-                        "flood",
-                        "--src",
-                        SLOW_SOURCE,
-                        "--port",
-                        "443",
-                        "--rate",
-                        "150",
-                        "--n",
-                        "0",
-                        "--hold",
-                        "--backlog",
-                        "64",
-                    )  # fmt: skip
-                )
+                floods.append(lab.traffic_bg("flood", *SLOW_FLOOD))
             if frame == FLOOD_B:
-                floods.append(
-                    lab.traffic_bg(
-                        "flood",
-                        "--src",
-                        FAST_SOURCES,
-                        "--port",
-                        "8080",
-                        "--rate",
-                        "1200",
-                        "--n",
-                        "0",
-                        "--hold",
-                        "--udp-share",
-                        "0.35",
-                        "--udp-port",
-                        "5060",
-                    )  # fmt: skip
-                )
+                floods.append(lab.traffic_bg("flood", *FAST_FLOOD))
             if frame == FLOOD_END:
                 for bg in floods:
                     bg.stop()

@@ -249,7 +249,7 @@ def cmd_calm(args) -> None:
     listener = _listener(args)
     listener.settimeout(2)
     dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    dns.bind((_server(args), args.udp_port))
+    dns.bind((args.dns or _server(args), args.udp_port))
     dns.settimeout(1)
     srcs = _sources(args.src)
     print("ready", flush=True)
@@ -292,7 +292,7 @@ def _calm_dns(args, src, listener, dns) -> None:
         q.settimeout(1)
         if src:
             q.bind((src, 0))
-        q.sendto(b"query", (_server(args), args.udp_port))
+        q.sendto(b"query", (args.dns or _server(args), args.udp_port))
         _, peer = dns.recvfrom(64)
         dns.sendto(b"answer", peer)
         q.recv(64)
@@ -361,6 +361,7 @@ def main(argv=None) -> int:
     p.add_argument("--duration", type=float, default=0)
     p.add_argument("--udp-share", type=float, default=0)
     p.add_argument("--udp-port", type=int, default=53)
+    p.add_argument("--dns", default="", help="calm: resolver address (default the server)")
     args = p.parse_args(argv)
     COMMANDS[args.command](args)
     return 0
