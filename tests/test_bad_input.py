@@ -148,6 +148,18 @@ def _other_user():
         return None, ""  # already not root: chmod 000 is enough
     if shutil.which("setpriv") is None:
         return None, "root without setpriv: cannot drop to another user"
+    # The interpreter itself may live where uid 65534 cannot go (a pyenv under /root).
+    probe = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        + [sys.executable, "-c", "import ctwatch.cli"],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        timeout=60,
+    )
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        return None, f"this Python cannot run as uid 65534: {last}"
     return 65534, ""
 
 
