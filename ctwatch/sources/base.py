@@ -5,13 +5,16 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import select
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
 CHUNK = 1 << 20
+COMMAND_TIMEOUT = 120.0  # seconds without output before a child reader is stopped
 _F_SETPIPE_SZ = 1031  # from linux/fcntl.h; Python's fcntl names it only from 3.10
 
 
@@ -137,40 +140,54 @@ def _read_all(f, path: str, what: str) -> Iterator[bytes]:
         yield data
 
 
-def command_chunks(argv: list, what: str, preexec_fn=None) -> Iterator[bytes]:
-    """Standard output of a command (an argument list, never a shell string), in chunks."""
+def command_chunks(argv: list, what: str, timeout: float = COMMAND_TIMEOUT) -> Iterator[bytes]:
+    """Standard output of a command (an argument list, never a shell string), in chunks.
+
+    stderr goes to a temporary file, not a pipe: a chatty child could otherwise fill the
+    pipe and block while we wait for its stdout. A child silent for `timeout` seconds (a
+    hung `conntrack -L`) is killed so the poll loop never stalls forever.
+    """
+    err_file = tempfile.TemporaryFile()
     try:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=err_file,
             bufsize=0,
             close_fds=True,
-            preexec_fn=preexec_fn,
         )
     except OSError as exc:
+        err_file.close()
         raise SourceError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
     fd = proc.stdout.fileno()
     try:
         fcntl.fcntl(fd, _F_SETPIPE_SZ, CHUNK)
     except OSError:
         pass  # a smaller pipe only means more, smaller reads
-    finished = False
+    finished = timed_out = False
     try:
         while True:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if not ready:
+                timed_out = True
+                break
             data = os.read(fd, CHUNK)
             if not data:
                 break
             yield data
-        finished = True
+        finished = not timed_out
     finally:
         if not finished:
             proc.kill()
         proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        proc.stderr.close()
         code = proc.wait()
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", "replace")
+        err_file.close()
+    name = os.path.basename(argv[0])
+    if timed_out:
+        raise SourceError(f"{what}: {name} printed nothing for {timeout:g} s and was stopped")
     if code != 0:
         message = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
-        raise SourceError(f"{what}: {os.path.basename(argv[0])} failed: {message}")
+        raise SourceError(f"{what}: {name} failed: {message}")

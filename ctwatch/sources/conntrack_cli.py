@@ -26,14 +26,13 @@ class ConntrackSource(Source):
 
     name = "conntrack"
 
-    def __init__(self, root: str = "/", binary: Optional[str] = None, preexec_fn=None) -> None:
+    def __init__(self, root: str = "/", binary: Optional[str] = None) -> None:
         self.binary = binary or shutil.which("conntrack") or "conntrack"
         self.label = "conntrack -L"
-        self._preexec = preexec_fn
         self._proc = ProcSource(root, MODERN)
 
     def table_chunks(self) -> Iterator[bytes]:
-        return command_chunks([self.binary, "-L", "-o", "extended"], "conntrack -L", self._preexec)
+        return command_chunks([self.binary, "-L", "-o", "extended"], "conntrack -L")
 
     def table_problem(self) -> Optional[str]:
         if shutil.which(self.binary) is None:
@@ -46,9 +45,9 @@ class ConntrackSource(Source):
         errors = list(from_proc.errors)
         if not stats:
             try:
-                text = b"".join(
-                    command_chunks([self.binary, "-S"], "conntrack -S", self._preexec)
-                ).decode("ascii", "replace")
+                text = b"".join(command_chunks([self.binary, "-S"], "conntrack -S")).decode(
+                    "ascii", "replace"
+                )
                 stats = parse_conntrack_stats(text)
                 errors = [e for e in errors if "stats" not in e]
             except SourceError as exc:
@@ -57,9 +56,7 @@ class ConntrackSource(Source):
         if count is None:
             try:
                 text = (
-                    b"".join(command_chunks([self.binary, "-C"], "conntrack -C", self._preexec))
-                    .decode()
-                    .strip()
+                    b"".join(command_chunks([self.binary, "-C"], "conntrack -C")).decode().strip()
                 )
                 count = int(text)
                 errors = [e for e in errors if "count" not in e]

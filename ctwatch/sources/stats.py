@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# Columns renamed across kernels; both names are kept as the kernel printed them, and
-# the aliases let a caller ask for one meaning whatever the kernel called it.
-ALIASES = {"searched": "clashres", "delete_list": "chainlength"}
-
 
 class StatsError(ValueError):
     """The stats file is not in the header-plus-hex-rows format."""
