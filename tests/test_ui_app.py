@@ -368,3 +368,18 @@ async def test_autopoll_keeps_polling_by_itself():
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.samples_received >= 5)
         assert app.monitor.polls >= 5
+
+
+async def test_first_poll_started_before_the_app_is_used():
+    from ctwatch.model.monitor import Monitor
+    from ctwatch.ui.launch import FirstPoll
+
+    clock = FakeClock()
+    source = FakeSource(calm_lines() + flood_lines(60), clock)
+    monitor = Monitor(source, clock=clock)
+    first = FirstPoll(monitor)
+    app = create_app(source, monitor=monitor, first_poll=first, host="lab", autopoll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.samples_received >= 1)
+        assert app.latest.scanned and app.latest.seq == 1  # the prefetched poll, shown
+        assert "SYN_SENT" in screen_text(app)

@@ -86,8 +86,8 @@ def demo_installed() -> bool:
 def test_demo_runs_and_answers_keys(terminals, tmp_path):
     log = tmp_path / "ctwatch.log"
     term = terminals([installed_ctwatch(), "--demo", "--log-file", str(log)])
-    text = term.wait(lambda s: "count" in s and "Sources" in s and "by count" in s)
-    assert "replay of" in text and "enter Drill" in text
+    text = term.wait(lambda s: "by count" in s and "enter Drill" in s)
+    assert "replay of" in text and "Sources" in text and "count" in text
     term.keys("?")
     term.wait(lambda s: "ctwatch keys" in s)
     term.keys("Escape")

@@ -8,15 +8,14 @@ textual, so the scheduling is tested with a fake clock and a fake source.
 from __future__ import annotations
 
 import logging
-import resource
 import threading
-import time
 from collections import deque
 from dataclasses import replace
 from typing import Callable, Optional
 
 from ctwatch.model.filters import Filter
 from ctwatch.model.history import History
+from ctwatch.model.monitor_io import PollCancelled, StoppableSource, SystemClock
 from ctwatch.model.monitor_views import Focus, FocusView, Panel, Row, Sample, ScanView
 from ctwatch.model.scan import DIMENSIONS, Breakdown
 from ctwatch.model.snapshot import Snapshot, take_snapshot
@@ -28,56 +27,6 @@ log = logging.getLogger("ctwatch")
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0)
 TOPS_KEPT = 50  # sources/destinations remembered per scan, to give a drill-down a past
 REOPEN_AFTER = 5.0  # seconds of a dead source before opening it again
-
-
-class PollCancelled(Exception):
-    """The caller asked the poll to stop (the app is quitting)."""
-
-
-class SystemClock:
-    """The real clocks; tests pass an object with the same three methods. cpu() counts
-    this thread and every reaped child (the `cat` reading the table: most of a scan)."""
-
-    monotonic = staticmethod(time.monotonic)
-    wall = staticmethod(time.time)
-
-    @staticmethod
-    def cpu() -> float:
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.thread_time() + children.ru_utime + children.ru_stime
-
-
-class _Stoppable(Source):
-    """Passes a source through, checking between chunks whether to give up."""
-
-    def __init__(self, inner: Source, should_stop: Callable) -> None:
-        self.inner, self.should_stop = inner, should_stop
-        self.name, self.label = inner.name, inner.label
-        self._counters = None
-
-    def read_counters(self):
-        # Read once per poll: the scan's snapshot reuses the counters read just before.
-        if self._counters is None:
-            self._counters = self.inner.read_counters()
-        return self._counters
-
-    def has_table(self) -> bool:
-        return self.inner.has_table()
-
-    def recorded_scan(self):
-        return self.inner.recorded_scan()
-
-    def table_chunks(self):
-        chunks = self.inner.table_chunks()
-        try:
-            for chunk in chunks:
-                if self.should_stop():
-                    raise PollCancelled()
-                yield chunk
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()  # kills the reading child when we stop early
 
 
 class Monitor:
@@ -185,9 +134,15 @@ class Monitor:
     def scan_due(self, now: float) -> bool:
         return self._next_scan_at is None or now >= self._next_scan_at
 
-    def poll(self, should_stop: Optional[Callable] = None, scan: Optional[bool] = None) -> Sample:
+    def poll(
+        self,
+        should_stop: Optional[Callable] = None,
+        scan: Optional[bool] = None,
+        share_gil: bool = True,
+    ) -> Sample:
         """Read the counters, and the table when due (`scan` True/False overrides the
-        schedule: a first counters-only poll puts numbers on screen at once)."""
+        schedule: a first counters-only poll puts numbers on screen at once).
+        `share_gil=False` scans flat out (nobody waits for a keypress yet)."""
         with self._lock:
             interval, focus, sorts = self._interval, self._focus, dict(self._sorts)
             requested = self._scan_requested and scan is not False
@@ -200,7 +155,7 @@ class Monitor:
         if scan is None:
             scan = requested or self.scan_due(started)
         snap, error, scanned = None, None, False
-        source = _Stoppable(self.source, should_stop or (lambda: False))
+        source = StoppableSource(self.source, should_stop or (lambda: False), share_gil)
         cpu_before = clock.cpu()
         try:
             # Counters first, apart, so that a failing scan still leaves them on screen.

@@ -47,9 +47,11 @@ class CtwatchApp(App):
         ansi: bool = False,
         autopoll: bool = True,
         log_path: str = "",
+        first_poll=None,
     ) -> None:
         super().__init__()
         self.monitor = monitor
+        self.first_poll = first_poll  # launch.FirstPoll: a poll already under way
         self.host = host
         self.glyphs = glyphs
         self.autopoll = autopoll
@@ -76,9 +78,12 @@ class CtwatchApp(App):
 
     def on_mount(self) -> None:
         use_scrollbar_glyphs(self.glyphs.ascii)
-        # Counters first (instant numbers on screen), the table scan right after.
-        self._poll_again = True
-        self._start_poll(scan=False)
+        if self.first_poll is None:
+            # Counters first (instant numbers on screen), the table scan right after.
+            self._poll_again = True
+            self._start_poll(scan=False)
+        else:
+            self._start_poll()
 
     # ---- polling: one worker at a time, re-armed when the last one finished ----
     def request_poll(self) -> None:
@@ -101,6 +106,15 @@ class CtwatchApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
     def _poll_worker(self, scan: Optional[bool]) -> None:
         worker = get_current_worker()
+        first, self.first_poll = self.first_poll, None
+        if first is not None:
+            while not first.wait(0.05):
+                if worker.is_cancelled:
+                    first.stop.set()
+                    return
+            if first.sample is not None:
+                self.post_message(SampleReady(first.sample))
+                return
         try:
             sample = self.monitor.poll(should_stop=lambda: worker.is_cancelled, scan=scan)
         except PollCancelled:
@@ -289,18 +303,22 @@ def create_app(
     log_path: str = "",
     reopen: Optional[Callable[[], Source]] = None,
     entry_limit: int = 1000,
+    monitor: Optional[Monitor] = None,
+    first_poll=None,
 ) -> CtwatchApp:
     """The app for the CLI and the tests. `cpu_budget` is a percentage of one core;
-    `clock` (monotonic/wall/cpu) and `host` are injectable for deterministic screens."""
-    monitor = Monitor(
-        source,
-        filt,
-        interval=interval,
-        cpu_budget=cpu_budget / 100.0,
-        clock=clock,
-        reopen=reopen,
-        entry_limit=entry_limit,
-    )
+    `clock` (monotonic/wall/cpu) and `host` are injectable for deterministic screens.
+    The CLI passes its own `monitor` (whose first poll started before Textual loaded)."""
+    if monitor is None:
+        monitor = Monitor(
+            source,
+            filt,
+            interval=interval,
+            cpu_budget=cpu_budget / 100.0,
+            clock=clock,
+            reopen=reopen,
+            entry_limit=entry_limit,
+        )
     return CtwatchApp(
         monitor,
         host=host or socket.gethostname(),
@@ -308,4 +326,5 @@ def create_app(
         ansi=ansi,
         autopoll=autopoll,
         log_path=log_path,
+        first_poll=first_poll,
     )

@@ -21,6 +21,8 @@ DRILL_PANELS = ("state", "src", "dst", "dport")
 
 
 class DrillScreen(SampleScreen):
+    _panels_drawn: tuple = (None, None)
+
     def __init__(self, focus: Focus) -> None:
         super().__init__()
         self.focus_target = focus
@@ -59,7 +61,7 @@ class DrillScreen(SampleScreen):
     def draw(self, sample: Sample) -> None:
         app = self.app
         view = self.focus_view(sample)
-        self.query_one("#focus-summary", Static).update(self._summary(sample, view))
+        self.query_one("#focus-summary", Static).update(self._summary(sample, view), layout=False)
         self.query_one(CountGraph).show(
             view.history if view else (),
             reference=None,  # 0 to its own peak: one source is a sliver of the table
@@ -70,6 +72,11 @@ class DrillScreen(SampleScreen):
             title="its count, ",
         )
         note = app.focus_note(sample) if view is None else ""
+        if view is self._panels_drawn[0] and note == self._panels_drawn[1]:
+            return
+        if not self.query(EntriesTable):
+            return  # not composed yet: on_mount draws this sample again
+        self._panels_drawn = (view, note)
         with app.batch_update():
             for panel in self.query(BreakdownPanel):
                 if panel.display:

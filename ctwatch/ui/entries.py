@@ -84,7 +84,7 @@ class EntriesTable(DataTable):
             seen[key] = n + 1
             rows.append((key if n == 0 else f"{key} #{n}", self._cells(e)))
         sort_columns, sort_key = self._sort()
-        sync_rows(self, self._columns, rows, sort_columns, sort_key)
+        sync_rows(self, self._columns, rows, sort_columns, sort_key, order=self.sort_by)
         shown = len(entries)
         subtitle = f"{fmt.count(shown)}"
         if total > shown:

@@ -8,6 +8,7 @@ import importlib.resources
 import logging
 import os
 import sys
+import threading
 from typing import Optional
 
 from ctwatch.model.filters import Filter
@@ -50,6 +51,30 @@ def demo_recording():
     return importlib.resources.as_file(importlib.resources.files("ctwatch").joinpath(*DEMO))
 
 
+class FirstPoll:
+    """The first poll, table scan included, started before Textual is imported: the
+    imports mostly wait for the disk, so the scan is done by the time the screen is."""
+
+    def __init__(self, monitor) -> None:
+        self.monitor = monitor
+        self.stop = threading.Event()
+        self.sample = None
+        self._thread = threading.Thread(target=self._run, name="ctwatch-first-poll", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.sample = self.monitor.poll(
+                should_stop=self.stop.is_set, scan=True, share_gil=False
+            )
+        except Exception:  # PollCancelled when quitting early; anything else is logged
+            logging.getLogger("ctwatch").exception("first poll")
+
+    def wait(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
 def _fail(message: str, code: int) -> int:
     print(f"ctwatch: {message}", file=sys.stderr)
     return code
@@ -70,6 +95,10 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         return _fail(
             "the live monitor needs a terminal; --once prints a summary instead", EXIT_USAGE
         )
+    # Textual sizes the screen with shutil.get_terminal_size(), which prefers COLUMNS and
+    # LINES when exported: the app would stay at that size through every resize.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
     replay = getattr(args, "replay", None)
     with contextlib.ExitStack() as stack:
         if args.demo:
@@ -90,21 +119,30 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             return _fail(str(exc), EXIT_NO_SOURCE)
         log_path = setup_logging(args.log_file or default_log_path())
         logging.getLogger("ctwatch").info("start: %s", source.label)
+        from ctwatch.model.monitor import Monitor
+
+        monitor = Monitor(
+            source,
+            filt,
+            interval=args.interval,
+            cpu_budget=args.cpu_budget / 100.0,
+            reopen=reopen,
+        )
+        first = FirstPoll(monitor)
         from ctwatch.ui.app import create_app
 
         app = create_app(
             source,
-            interval=args.interval,
-            cpu_budget=args.cpu_budget,
+            monitor=monitor,
+            first_poll=first,
             ascii=args.ascii or wants_ascii(),
             ansi=wants_ansi_theme(),
-            filt=filt,
             log_path=log_path,
-            reopen=reopen,
         )
         try:
             app.run(mouse=not args.no_mouse)
         finally:
+            first.stop.set()
             with contextlib.suppress(Exception):
                 app.monitor.source.close()
     return app.return_code or EXIT_OK

@@ -80,8 +80,15 @@ class SampleScreen(Screen):
     def on_screen_resume(self) -> None:
         self.app.screen_resumed(self)
 
+    def on_mount(self) -> None:
+        # A sample may have come in before this screen existed (the first poll is
+        # started before the app): draw it as soon as the screen has a size.
+        self.call_after_refresh(self.app.screen_resumed, self)
+
 
 class MonitorScreen(SampleScreen):
+    _panels_drawn: tuple = (None, None)
+
     def compose(self) -> ComposeResult:
         yield TopLine(id="top")
         with Vertical(id="body"):
@@ -111,6 +118,12 @@ class MonitorScreen(SampleScreen):
         )
         scan = sample.scan
         note = table_note(sample)
+        if scan is self._panels_drawn[0] and note == self._panels_drawn[1]:
+            return  # the breakdowns change only with a new scan (or sort, or baseline)
+        panels = list(self.query(BreakdownPanel))
+        if not panels:
+            return  # not composed yet: on_mount draws this sample again
+        self._panels_drawn = (scan, note)
         with app.batch_update():
-            for panel in self.query(BreakdownPanel):
+            for panel in panels:
                 panel.show(scan.panels[panel.dim] if scan else None, note, app.glyphs.ellipsis)

@@ -108,7 +108,7 @@ class BreakdownPanel(DataTable):
             }
             rows.append((row.key, [values[c] for c in columns]))
         if panel.sort == "name":
-            sync_rows(self, columns, rows, ("key",))
+            sync_rows(self, columns, rows, ("key",), order="name")
         else:
             sync_rows(
                 self,
@@ -116,6 +116,7 @@ class BreakdownPanel(DataTable):
                 rows,
                 ("count", "key"),
                 sort_key=lambda pair: (-pair[0].sort_key, pair[1].sort_key),
+                order="count",
             )
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)

@@ -26,4 +26,4 @@ class TooSmall(Static):
         text.append(
             f"terminal too small: {width}x{height}\nneeds at least {MIN_WIDTH}x{MIN_HEIGHT}"
         )
-        self.update(text)
+        self.update(text, layout=False)

@@ -21,18 +21,18 @@ class StatusLine(Static):
                 f"paused: display frozen, {paused_samples} polls collected since; space resumes",
                 style="bold",
             )
-            self.update(text)
+            self.update(text, layout=False)
             return
         if sample is None:
             text.append("reading the conntrack table...", style="dim")
-            self.update(text)
+            self.update(text, layout=False)
             return
         problems = list(sample.problems)
         if problems:
             text.append("! " + "; ".join(problems), style="bold red")
             if sample.table_error and sample.snapshot and sample.snapshot.count is not None:
                 text.append("  (count and max still shown)", style="red")
-            self.update(text)
+            self.update(text, layout=False)
             return
         scan = sample.scan
         if scan is None:
@@ -49,4 +49,4 @@ class StatusLine(Static):
             text.append(info, style="bold yellow" if scan.bad_lines else "dim")
         if extra:
             text.append("  " + extra, style="dim")
-        self.update(text)
+        self.update(text, layout=False)

@@ -71,4 +71,4 @@ class TopLine(Static):
             if i:
                 text.append(glyphs.sep, style="dim")
             text.append(part, style=style)
-        self.update(text)
+        self.update(text, layout=False)
