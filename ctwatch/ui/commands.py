@@ -56,7 +56,7 @@ COMMANDS = (
         "filter",
         "slash",
         "filter",
-        "Filter",
+        "Find",
         "Drill into an address or filter",
         "An IP or CIDR (a source), or words like: dst 10.0.0.5 proto tcp dport 443.",
         key_display="/",
@@ -84,7 +84,7 @@ COMMANDS = (
         "Interval",
         "Poll less often",
         "Longer poll interval (0.5 s to 60 s).",
-        key_display="+/-",
+        key_display="+-",
         help_key="+",
     ),
     Command(

@@ -12,6 +12,10 @@ from textual.widgets import Static
 
 from ctwatch.ui.commands import COMMANDS
 
+# The footer leads with what the view offers; help reads best from the basics on.
+HELP_ORDER = ("quit", "pause", "slower", "faster", "sort", "drill", "filter", "back", "reset",
+              "rolling", "graph", "help")  # fmt: skip
+
 COLUMNS = (
     ("count", "entries with that key in the last table scan"),
     ("share", "of all entries scanned (states: TCP, SCTP and DCCP only)"),
@@ -25,7 +29,8 @@ def help_text(log_path: str, budget: float) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    for command in COMMANDS:
+    by_id = {c.id: c for c in COMMANDS}
+    for command in [by_id[i] for i in HELP_ORDER if i in by_id]:
         table.add_row(command.keys_shown, f"{command.title}. {command.help}")
     table.add_row("tab, arrows", "Move between panels; up/down within one.")
     table.add_row("ctrl+p", "Command palette: the same commands by name.")
