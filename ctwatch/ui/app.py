@@ -137,6 +137,9 @@ class CtwatchApp(App):
         self._arm_next()
 
     def _arm_next(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
         if self._poll_again:
             self._poll_again = False
             delay = 0.0

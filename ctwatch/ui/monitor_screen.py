@@ -21,8 +21,11 @@ PANEL_ORDER = ("state", "src", "dst", "proto", "dport")  # grid fill order (see 
 
 
 def table_note(sample: Sample) -> str:
-    if sample.table_error:
-        return sample.table_error
+    error = sample.table_error
+    if error and "needs root" in error:
+        return "reading the table needs root; count and max above are still live"
+    if error:
+        return error
     return "waiting for the first scan"
 
 

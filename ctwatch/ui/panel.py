@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Optional
 
 from textual.binding import Binding
@@ -83,8 +84,11 @@ class BreakdownPanel(DataTable):
             else:
                 note = "no entries with a state" if self.dim == "state" else "none"
             self._set_columns(("note",), (inner,))
-            shown = cells.text(fmt.shorten(note, inner, self.ellipsis), style="dim")
-            sync_rows(self, self._columns, [(NOTE_KEY, [shown])])
+            lines = textwrap.wrap(note, inner) or [""]
+            rows = [
+                (f"{NOTE_KEY}{i}", [cells.text(line, style="dim")]) for i, line in enumerate(lines)
+            ]
+            sync_rows(self, self._columns, rows)
             return
         columns, numbers = MODES[-1]
         for candidate, width in MODES:
@@ -123,7 +127,7 @@ class BreakdownPanel(DataTable):
 
     def selected_key(self) -> Optional[str]:
         key = cursor_key(self)
-        return None if key in (None, NOTE_KEY) else key
+        return None if key is None or key.startswith(NOTE_KEY) else key
 
     def action_move(self, direction: str) -> None:
         move_focus(self, direction)

@@ -30,8 +30,6 @@ class StatusLine(Static):
         problems = list(sample.problems)
         if problems:
             text.append("! " + "; ".join(problems), style="bold red")
-            if sample.table_error and sample.snapshot and sample.snapshot.count is not None:
-                text.append("  (count and max still shown)", style="red")
             self.update(text, layout=False)
             return
         scan = sample.scan
