@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,12 +28,14 @@ def installed_ctwatch() -> str:
 class Terminal:
     """One tmux session running a command; read its screen, type into it."""
 
-    def __init__(self, command: list, env: str = "", size=(80, 24)) -> None:
+    def __init__(self, command: list, env: str = "", size=(80, 24), status=False) -> None:
         self.name = f"ctwui-{os.getpid()}-{time.monotonic_ns()}"
         line = " ".join(command)
+        # status: a shell waits after the command and prints its exit status.
+        line = f"{env} {line}; echo EXIT=$?; sleep 60" if status else f"{env} exec {line}"
         subprocess.run(
             ["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y",
-             str(size[1]), f"{env} exec {line}".strip()],
+             str(size[1]), line.strip()],
             check=True,
         )  # fmt: skip
 
@@ -137,3 +140,17 @@ def test_without_a_terminal_it_says_use_once(tmp_path):
                           text=True, stdin=subprocess.DEVNULL, timeout=30)  # fmt: skip
     assert proc.returncode == 2
     assert "needs a terminal" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sigterm_exits_cleanly(terminals, tmp_path):
+    """`kill PID` from another shell: the app leaves like q would, no traceback."""
+    path = write_incident(str(tmp_path / "incident.jsonl.gz"), frames=5)
+    log = tmp_path / "log"
+    term = terminals([installed_ctwatch(), "--replay", path, "--log-file", str(log)], status=True)
+    term.wait(lambda s: "by count" in s)
+    shell = subprocess.run(["tmux", "display-message", "-p", "-t", term.name, "#{pane_pid}"],
+                           capture_output=True, text=True).stdout  # fmt: skip
+    children = subprocess.run(["pgrep", "-P", shell.strip()], capture_output=True, text=True)
+    os.kill(int(children.stdout.split()[0]), signal.SIGTERM)
+    text = term.wait(lambda s: "EXIT=" in s)
+    assert "EXIT=0" in text and "Traceback" not in text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import socket
 import time
 from typing import Callable, Optional
@@ -76,7 +78,11 @@ class CtwatchApp(App):
     def get_default_screen(self) -> MonitorScreen:
         return MonitorScreen()
 
+    handle_signals = False  # the CLI sets it: `kill` then leaves the terminal as it was
+
     def on_mount(self) -> None:
+        if self.handle_signals:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         use_scrollbar_glyphs(self.glyphs.ascii)
         if self.first_poll is None:
             # Counters first (instant numbers on screen), the table scan right after.

@@ -139,6 +139,7 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             ansi=wants_ansi_theme(),
             log_path=log_path,
         )
+        app.handle_signals = True
         try:
             app.run(mouse=not args.no_mouse)
         finally:
