@@ -208,8 +208,6 @@ class CtwatchApp(App):
         if action == "drill":
             return isinstance(focused, BreakdownPanel) and focused.selected_key() is not None
         if action == "sort":
-            if self.paused:
-                return None
             return True if isinstance(focused, (BreakdownPanel, EntriesTable)) else None
         if action in ("reset_baseline", "rolling_baseline"):
             return None if self.paused else True
@@ -234,7 +232,7 @@ class CtwatchApp(App):
     def action_sort(self) -> None:
         focused = self.screen.focused
         if isinstance(focused, BreakdownPanel):
-            self.monitor.toggle_sort(focused.dim)
+            focused.resort(self.monitor.toggle_sort(focused.dim))
             self.request_poll()
         elif isinstance(focused, EntriesTable):
             focused.cycle_sort()
@@ -282,6 +280,8 @@ class CtwatchApp(App):
 
     def action_reset_baseline(self) -> None:
         self.monitor.pin_baseline(True)
+        for panel in self.screen.query(BreakdownPanel):
+            panel.zero_deltas()
         self.request_poll()
         self.notify("Changes now count from the scan on screen (R: per scan again).")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from typing import Optional
 
 from textual.binding import Binding
@@ -124,6 +125,26 @@ class BreakdownPanel(DataTable):
             )
         if keep is not None and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+
+    def resort(self, sort: str) -> None:
+        """Show the rows on screen in the new order at once; the monitor's next view
+        (the top rows by that order over the whole table) follows after its poll."""
+        panel = self.panel
+        if panel is None:
+            return
+        if sort == "name":
+            rows = sorted(panel.rows, key=lambda r: cells.name_key(self.dim, r.key))
+        else:
+            rows = sorted(panel.rows, key=lambda r: (-r.count, cells.name_key(self.dim, r.key)))
+        self.panel = replace(panel, rows=tuple(rows), sort=sort)
+        self._fill()
+
+    def zero_deltas(self) -> None:
+        """A baseline pinned on the scan shown: every change is 0 until the next scan."""
+        if self.panel is not None:
+            rows = tuple(replace(r, delta=0) for r in self.panel.rows)
+            self.panel = replace(self.panel, rows=rows)
+            self._fill()
 
     def selected_key(self) -> Optional[str]:
         key = cursor_key(self)
