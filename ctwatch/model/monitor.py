@@ -15,7 +15,9 @@ from typing import Callable, Optional
 
 from ctwatch.model.filters import Filter
 from ctwatch.model.history import History
+from ctwatch.model.incident_live import IncidentTracker, IncidentView
 from ctwatch.model.monitor_io import PollCancelled, StoppableSource, SystemClock
+from ctwatch.model.monitor_playback import RECORD_RAW_MAX, PlaybackMixin
 from ctwatch.model.monitor_views import Focus, FocusView, Panel, Row, Sample, ScanView
 from ctwatch.model.scan import DIMENSIONS, Breakdown
 from ctwatch.model.snapshot import Snapshot, take_snapshot
@@ -29,7 +31,7 @@ TOPS_KEPT = 50  # sources/destinations remembered per scan, to give a drill-down
 REOPEN_AFTER = 5.0  # seconds of a dead source before opening it again
 
 
-class Monitor:
+class Monitor(PlaybackMixin):
     """Owns the source, filter, drill-down focus, history and scan schedule."""
 
     def __init__(
@@ -44,6 +46,8 @@ class Monitor:
         entry_limit: int = 1000,
         history_length: int = 3600,
         reopen: Optional[Callable[[], Source]] = None,
+        incident: Optional[IncidentTracker] = None,
+        recorder=None,
     ) -> None:
         if cpu_budget <= 0:
             raise ValueError("cpu_budget must be above 0")
@@ -54,6 +58,10 @@ class Monitor:
         self.panel_rows = panel_rows
         self.entry_limit = entry_limit
         self.reopen = reopen
+        self.incident = incident or IncidentTracker()
+        self.recorder = recorder  # sources.recording.Recorder: every poll is written to it
+        self.record_error: Optional[str] = None
+        self.replay_hold = False  # a replay stays on its frame (paused, or just seeked)
         self._lock = threading.Lock()
         self._interval = float(interval)
         self._focus: Optional[Focus] = None
@@ -125,6 +133,8 @@ class Monitor:
         with self._lock:
             self._pin = pinned
             self._view_stale = True
+        if pinned:
+            self.incident.request_reset()
 
     def request_scan(self) -> None:
         with self._lock:
@@ -155,7 +165,13 @@ class Monitor:
         if scan is None:
             scan = requested or self.scan_due(started)
         snap, error, scanned = None, None, False
-        source = StoppableSource(self.source, should_stop or (lambda: False), share_gil)
+        small = self.history.last() is None or (self.history.last()[1] or 0) <= RECORD_RAW_MAX
+        source = StoppableSource(
+            self.source,
+            should_stop or (lambda: False),
+            share_gil,
+            self.recorder is not None and small,
+        )
         cpu_before = clock.cpu()
         try:
             # Counters first, apart, so that a failing scan still leaves them on screen.
@@ -193,6 +209,7 @@ class Monitor:
                 self._view = self._build_view(sorts, focus)
             if scanned:
                 self._remember_tops(self._view, snap.table.totals)
+                self.incident.on_scan(source, snap.table, self._rate_time(clock.wall()))
             if scan:
                 # The cost covers the reading child, our parsing and the views built on it.
                 cost = max(0.0, clock.cpu() - cpu_before)
@@ -209,7 +226,13 @@ class Monitor:
         now = clock.monotonic()
         count = snap.count if snap else None
         self.history.append(now, count)
-        rates = self._rates(now, snap)
+        rates = self._rates(self._rate_time(now), snap)
+        try:
+            incident = self.incident.on_tick(source, snap, now)
+        except Exception:
+            log.exception("incident answers")
+            incident = IncidentView()
+        self._record(snap, source, scanned)
         drops = sum(rates.get(n) or 0.0 for n in DROP_COUNTERS)
         known = [(t, v) for t, v in self.history.window(120.0) if v is not None]
         self.polls += 1
@@ -228,10 +251,12 @@ class Monitor:
             next_scan_at=self._next_scan_at,
             baseline_at=self._pinned[0] if self._pinned else None,
             source_label=self.source.label,
+            incident=incident,
+            replay=self._replay_position(),
         )
         self._watch_health(sample, now)
         advance = getattr(self.source, "advance", None)
-        if callable(advance):
+        if callable(advance) and not self.replay_hold:
             advance()  # a replay moves on one recorded frame per poll
         return sample
 

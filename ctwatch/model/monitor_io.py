@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import resource
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from ctwatch.sources.base import Source
 
@@ -31,10 +31,15 @@ class SystemClock:
 class StoppableSource(Source):
     """Passes a source through, checking between chunks whether to give up."""
 
-    def __init__(self, inner: Source, should_stop: Callable, share_gil: bool = True) -> None:
+    def __init__(
+        self, inner: Source, should_stop: Callable, share_gil: bool = True, capture: bool = False
+    ) -> None:
         self.inner, self.should_stop, self.share_gil = inner, should_stop, share_gil
         self.name, self.label = inner.name, inner.label
         self._counters = None
+        # The raw text of the first table read, for a recording of a small table.
+        self.capture = capture
+        self.raw: Optional[list] = None
 
     def read_counters(self):
         # Read once per poll: the scan's snapshot reuses the counters read just before.
@@ -48,10 +53,18 @@ class StoppableSource(Source):
     def recorded_scan(self):
         return self.inner.recorded_scan()
 
+    def read_tunables(self):
+        return self.inner.read_tunables()
+
     def table_chunks(self):
         chunks = self.inner.table_chunks()
         try:
+            raw = None
+            if self.capture and self.raw is None:  # only the first read (not SNAT's)
+                raw = self.raw = []
             for chunk in chunks:
+                if raw is not None:
+                    raw.append(chunk)
                 # Parsing holds the GIL for as long as one regex pass over a piece takes
                 # (C code cannot be interrupted): small pieces, handing the GIL over
                 # between them, keep keypress-to-repaint short while a big table is

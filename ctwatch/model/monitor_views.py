@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ctwatch.model.filters import Filter
+from ctwatch.model.incident_live import IncidentView
 from ctwatch.model.snapshot import Snapshot
 from ctwatch.model.trend import Forecast
 
@@ -125,6 +126,8 @@ class Sample:
     next_scan_at: Optional[float]
     baseline_at: Optional[float]  # wall time of the pinned baseline; None: previous scan
     source_label: str
+    incident: IncidentView = field(default_factory=IncidentView)
+    replay: Optional[tuple] = None  # (frame index, frames) when playing a recording
 
     @property
     def problems(self) -> tuple:
