@@ -124,6 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--demo", action="store_true", help="play the bundled recorded incident")
     tui.add_argument("--replay", metavar="FILE", help="play a recording made with ctwatch")
     tui.add_argument("--log-file", metavar="FILE", help="where error details go")
+    tui.add_argument(
+        "--export-dir",
+        default=".",
+        metavar="DIR",
+        help="where the export key (e) writes its files (default: the current directory)",
+    )
+    tui.add_argument(
+        "--record", metavar="FILE", help="write every poll to FILE (replay it with --replay)"
+    )
+    tui.add_argument(
+        "--allow-delete",
+        action="store_true",
+        help="offer D in a source's drill-down: conntrack -D -s IP after a y/n (live system only)",
+    )
     return p
 
 

@@ -68,7 +68,7 @@ class IncidentTracker:
         self.growth = {dim: GrowthTracker(dim) for dim in ("src", "dst")}
         self.want_subnets = False
         self.want_snat = False
-        self.want_owners = False
+        self.want_owners = True  # costs one socket listing per scan, only while drilled in
         self._reset_requested = False
         self._events: deque = deque(maxlen=EVENTS_KEPT)
         self._netns_names: dict = {}
@@ -117,6 +117,8 @@ class IncidentTracker:
                 self._snat, self._snat_error = None, str(exc)
         if self.want_owners and table.focus is not None:
             self._owners = self._find_owners(table.focus_entries)
+        elif table.focus is None:
+            self._owners = None
 
     def _find_owners(self, entries) -> tuple:
         if not self.own_namespace:

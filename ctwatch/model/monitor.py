@@ -29,6 +29,7 @@ log = logging.getLogger("ctwatch")
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0)
 TOPS_KEPT = 50  # sources/destinations remembered per scan, to give a drill-down a past
 REOPEN_AFTER = 5.0  # seconds of a dead source before opening it again
+MIN_RATE_SPAN = 0.25  # seconds between two stats readings for a rate
 
 
 class Monitor(PlaybackMixin):
@@ -74,6 +75,7 @@ class Monitor(PlaybackMixin):
         self.scans = 0
         self.history = History(history_length)
         self._last_stats: Optional[tuple] = None  # (time, stats) for the rates
+        self._last_rates: dict = {}
         self._next_scan_at: Optional[float] = None
         self._current = None  # (TableScan, finished, taken_at, cost, wall, focus)
         self._previous = None  # the scan before it, for rolling deltas
@@ -263,8 +265,14 @@ class Monitor(PlaybackMixin):
     def _rates(self, now: float, snap: Optional[Snapshot]) -> dict:
         if snap is None or not snap.stats:
             return {}
-        last, self._last_stats = self._last_stats, (now, snap.stats)
-        return counter_rates(last[1], last[0], snap.stats, now) if last else {}
+        last = self._last_stats
+        if last is not None and now - last[0] < MIN_RATE_SPAN:
+            # A poll right after another (a key asked for it) or a held replay frame:
+            # too short a span to divide by; the rates on screen stay.
+            return self._last_rates
+        self._last_stats = (now, snap.stats)
+        self._last_rates = counter_rates(last[1], last[0], snap.stats, now) if last else {}
+        return self._last_rates
 
     def _schedule(self, started: float, finished: float, cost: float, interval: float) -> None:
         """Next scan no sooner than cost / budget after this one ended, and at most one

@@ -35,6 +35,7 @@ class PlaybackMixin:
         if callable(seek):
             seek(index)
             self._last_stats = None
+            self._last_rates = {}
             self.history.clear()
             self.request_scan()
 

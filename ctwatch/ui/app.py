@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ctwatch.model.filters import Filter
+from ctwatch.model.incident_live import IncidentTracker
 from ctwatch.model.monitor import Monitor, PollCancelled
 from ctwatch.model.monitor_views import Focus, Sample
 from ctwatch.sources.base import Source
@@ -23,6 +24,8 @@ from ctwatch.ui.drill import DrillScreen
 from ctwatch.ui.entries import EntriesTable
 from ctwatch.ui.glyphs import ASCII, UNICODE, Glyphs, use_scrollbar_glyphs
 from ctwatch.ui.help import HelpScreen
+from ctwatch.ui.incident_actions import IncidentActions, replay_base_interval
+from ctwatch.ui.info_screen import InfoScreen
 from ctwatch.ui.messages import SampleReady
 from ctwatch.ui.monitor_screen import MonitorScreen, SampleScreen
 from ctwatch.ui.panel import BreakdownPanel
@@ -31,7 +34,7 @@ from ctwatch.ui.prompt import FilterPrompt
 log = logging.getLogger("ctwatch")
 
 
-class CtwatchApp(App):
+class CtwatchApp(IncidentActions, App):
     CSS_PATH = "ctwatch.tcss"
     TITLE = "ctwatch"
     BINDINGS = BINDINGS
@@ -204,20 +207,23 @@ class CtwatchApp(App):
             return False
         focused = screen.focused
         if action == "back":
-            return isinstance(screen, DrillScreen)
+            return isinstance(screen, (DrillScreen, InfoScreen))
         if action == "drill":
             return isinstance(focused, BreakdownPanel) and focused.selected_key() is not None
         if action == "sort":
             return True if isinstance(focused, (BreakdownPanel, EntriesTable)) else None
         if action in ("reset_baseline", "rolling_baseline"):
             return None if self.paused else True
-        return True
+        return self.incident_state(action, screen)
 
     def run_command(self, command: Command) -> None:
         self.call_later(self.run_action, command.action)
 
     # ---- actions ----
     def action_toggle_pause(self) -> None:
+        if self.is_replay:
+            self.toggle_replay_pause()  # a replay holds its frame; seeking still shows
+            return
         self.paused = not self.paused
         self.paused_samples = 0
         self.show(self.shown if self.paused else self.latest)
@@ -270,6 +276,9 @@ class CtwatchApp(App):
             self.open_focus(focus)
 
     def action_back(self) -> None:
+        if isinstance(self.screen, InfoScreen):
+            self.leave_info()
+            return
         if not isinstance(self.screen, DrillScreen):
             return
         self.pop_screen()
@@ -314,6 +323,10 @@ def create_app(
     entry_limit: int = 1000,
     monitor: Optional[Monitor] = None,
     first_poll=None,
+    kernel_log=None,
+    allow_delete: bool = False,
+    export_dir: str = ".",
+    recorder=None,
 ) -> CtwatchApp:
     """The app for the CLI and the tests. `cpu_budget` is a percentage of one core;
     `clock` (monotonic/wall/cpu) and `host` are injectable for deterministic screens.
@@ -327,8 +340,10 @@ def create_app(
             clock=clock,
             reopen=reopen,
             entry_limit=entry_limit,
+            incident=incident_tracker(source, kernel_log),
+            recorder=recorder,
         )
-    return CtwatchApp(
+    app = CtwatchApp(
         monitor,
         host=host or socket.gethostname(),
         glyphs=ASCII if ascii else UNICODE,
@@ -337,3 +352,15 @@ def create_app(
         log_path=log_path,
         first_poll=first_poll,
     )
+    app.allow_delete = allow_delete
+    app.export_dir = export_dir
+    if app.is_replay:
+        app.replay_base_interval = replay_base_interval(source)
+        monitor.set_interval(app.replay_base_interval)
+    return app
+
+
+def incident_tracker(source: Source, kernel_log=None, root: str = "/") -> IncidentTracker:
+    """Sockets of another namespace are not ours to see: no owners for those flows."""
+    own = getattr(source, "netns", None) is None and getattr(source, "pid", None) is None
+    return IncidentTracker(kernel_log=kernel_log, root=root, own_namespace=own)

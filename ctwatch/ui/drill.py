@@ -20,6 +20,28 @@ from ctwatch.ui.topline import TopLine
 DRILL_PANELS = ("state", "src", "dst", "dport")
 
 
+def owners_text(sample: Sample, view) -> Text:
+    """Which local processes own these flows, or why that cannot be told."""
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    found = sample.incident.owners
+    if view is None or found is None:
+        return text
+    owners, problem = found
+    if owners:
+        text.append("owned by ", style="dim")
+        text.append(
+            ", ".join(
+                f"{o.name} (pid {o.pid}, {o.side}, {fmt.count(o.flows)})"
+                if o.pid is not None
+                else f"{o.name} ({fmt.count(o.flows)})"
+                for o in owners[:4]
+            )
+        )
+    elif problem:
+        text.append(f"process: {problem}", style="dim")
+    return text
+
+
 class DrillScreen(SampleScreen):
     _panels_drawn: tuple = (None, None)
 
@@ -31,6 +53,7 @@ class DrillScreen(SampleScreen):
         yield TopLine(id="top")
         with Vertical(id="body"):
             yield Static(id="focus-summary")
+            yield Static(id="owners")
             yield CountGraph(id="focus-graph")
             yield StatusLine(id="status")
             with Grid(id="drill-panels"):
@@ -62,6 +85,7 @@ class DrillScreen(SampleScreen):
         app = self.app
         view = self.focus_view(sample)
         self.query_one("#focus-summary", Static).update(self._summary(sample, view), layout=False)
+        self.query_one("#owners", Static).update(owners_text(sample, view), layout=False)
         self.query_one(CountGraph).show(
             view.history if view else (),
             reference=None,  # 0 to its own peak: one source is a sliver of the table

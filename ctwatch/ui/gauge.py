@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ctwatch.model.monitor_views import Sample
-from ctwatch.model.trend import DROP_COUNTERS
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.glyphs import UNICODE, Glyphs
 
@@ -100,14 +99,7 @@ class FillGauge(Widget):
         if kind != "unknown":
             text.append(" ")
             text.append(sample.forecast.describe(), style=forecast_style)
-        dropping = [(n, sample.rates[n]) for n in DROP_COUNTERS if sample.rates.get(n)]
-        if dropping:
-            for name, value in dropping:
-                text.append(g.sep, style="dim")
-                text.append(f"{name} {fmt.rate(value)}", style="bold red")
-        elif any(n in sample.rates for n in DROP_COUNTERS):
-            text.append(g.sep, style="dim")
-            text.append("no drops", style="dim")
+        # Drop rates have their own line (ui/incident_line.py).
         scan = sample.scan
         if scan is not None and scan.entries:
             protos = scan.panels["proto"].rows[:4]

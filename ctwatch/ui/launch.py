@@ -120,6 +120,23 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         log_path = setup_logging(args.log_file or default_log_path())
         logging.getLogger("ctwatch").info("start: %s", source.label)
         from ctwatch.model.monitor import Monitor
+        from ctwatch.sources.recording import Recorder
+        from ctwatch.ui.app import incident_tracker
+
+        recorder = None
+        if getattr(args, "record", None):
+            try:
+                recorder = Recorder(args.record, label=source.label, source=source.name)
+            except SourceError as exc:
+                source.close()
+                return _fail(str(exc), EXIT_NO_SOURCE)
+            stack.callback(recorder.close)
+        kernel_log = None
+        if not replay:
+            from ctwatch.sources.kmsg import KernelLog
+
+            kernel_log = KernelLog(args.root)
+            stack.callback(kernel_log.close)
 
         monitor = Monitor(
             source,
@@ -127,6 +144,8 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             interval=args.interval,
             cpu_budget=args.cpu_budget / 100.0,
             reopen=reopen,
+            incident=incident_tracker(source, kernel_log, args.root),
+            recorder=recorder,
         )
         first = FirstPoll(monitor)
         from ctwatch.ui.app import create_app
@@ -138,6 +157,10 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             ascii=args.ascii or wants_ascii(),
             ansi=wants_ansi_theme(),
             log_path=log_path,
+            allow_delete=bool(getattr(args, "allow_delete", False))
+            and not replay
+            and os.path.realpath(args.root) == "/",
+            export_dir=getattr(args, "export_dir", ".") or ".",
         )
         app.handle_signals = True
         try:

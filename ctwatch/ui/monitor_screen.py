@@ -9,13 +9,25 @@ from textual.containers import Grid, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ctwatch.model.monitor_views import Sample
+from ctwatch.model.monitor_views import Panel, Row, Sample
 from ctwatch.ui.gauge import FillGauge
 from ctwatch.ui.graph import CountGraph
-from ctwatch.ui.panel import BreakdownPanel
+from ctwatch.ui.incident_line import IncidentLine
+from ctwatch.ui.panel import TITLES, BreakdownPanel
 from ctwatch.ui.small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from ctwatch.ui.status import StatusLine
 from ctwatch.ui.topline import TopLine
+
+
+def subnet_panel(panel: BreakdownPanel, shown: Optional[Panel], subnets) -> Optional[Panel]:
+    """The Sources panel rolled up by /24 and /64 while `b` is on."""
+    panel.subnets = subnets is not None
+    panel.border_title = "Sources by subnet" if subnets is not None else TITLES["src"]
+    if subnets is None or shown is None:
+        return shown
+    rows = tuple(Row(net, n, share, delta) for net, n, share, delta in subnets)
+    return Panel(rows, len(rows), "count")
+
 
 PANEL_ORDER = ("state", "src", "dst", "proto", "dport")  # grid fill order (see ctwatch.tcss)
 
@@ -45,8 +57,9 @@ class SampleScreen(Screen):
             host=app.host,
             glyphs=app.glyphs,
             interval=app.monitor.interval,
-            paused=app.paused,
+            paused=app.paused or getattr(app, "replay_paused", False),
             where=self.where(),
+            speed=getattr(app, "replay_speed", 1.0),
         )
         if too_small:
             self.query_one(TooSmall).show(sample, self.size.width, self.size.height)
@@ -96,6 +109,7 @@ class MonitorScreen(SampleScreen):
         yield TopLine(id="top")
         with Vertical(id="body"):
             yield FillGauge(id="gauge")
+            yield IncidentLine(id="incident")
             yield CountGraph(id="graph")
             yield StatusLine(id="status")
             with Grid(id="panels"):
@@ -110,6 +124,7 @@ class MonitorScreen(SampleScreen):
     def draw(self, sample: Sample) -> None:
         app = self.app
         self.query_one(FillGauge).show(sample, app.glyphs)
+        self.query_one(IncidentLine).show(sample, app.glyphs)
         snap = sample.snapshot
         self.query_one(CountGraph).show(
             sample.history,
@@ -121,6 +136,8 @@ class MonitorScreen(SampleScreen):
         )
         scan = sample.scan
         note = table_note(sample)
+        subnets = sample.incident.subnets if getattr(app, "subnets", False) else None
+        note = (note, subnets)
         if scan is self._panels_drawn[0] and note == self._panels_drawn[1]:
             return  # the breakdowns change only with a new scan (or sort, or baseline)
         panels = list(self.query(BreakdownPanel))
@@ -129,4 +146,7 @@ class MonitorScreen(SampleScreen):
         self._panels_drawn = (scan, note)
         with app.batch_update():
             for panel in panels:
-                panel.show(scan.panels[panel.dim] if scan else None, note, app.glyphs.ellipsis)
+                shown = scan.panels[panel.dim] if scan else None
+                if panel.dim == "src":
+                    shown = subnet_panel(panel, shown, subnets)
+                panel.show(shown, note[0], app.glyphs.ellipsis)

@@ -33,6 +33,7 @@ class TopLine(Static):
         interval: float,
         paused: bool,
         where: str = "",
+        speed: float = 1.0,
     ) -> None:
         width = max(1, self.size.width or 80)
         text = Text(no_wrap=True, overflow="crop", end="")
@@ -40,6 +41,10 @@ class TopLine(Static):
             text.append(" PAUSED ", style="bold reverse")
             text.append(" ")
         label = sample.source_label if sample else "starting"
+        replay = ""
+        if sample is not None and sample.replay is not None:
+            index, frames = sample.replay
+            replay = f"frame {index + 1}/{frames} {speed:g}x"
         clock = fmt.clock(sample.snapshot.taken_at) if sample and sample.snapshot else ""
         parts = {
             "name": ("ctwatch", "bold"),
@@ -47,6 +52,7 @@ class TopLine(Static):
             "label": ("", ""),
             "where": (where, "bold"),
             "interval": (f"every {fmt.interval(interval)}", ""),
+            "replay": (replay, "bold"),
             "scan": (scan_age(sample) if sample else "", ""),
             "clock": (clock, "dim"),
         }

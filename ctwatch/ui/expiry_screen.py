@@ -1,0 +1,51 @@
+"""The expiry view: entries expiring within 10 s, 60 s, 5 min or later, by state, and the sysctl."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ctwatch.model.expiry import BUCKETS
+from ctwatch.model.monitor_views import Sample
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.info_screen import InfoScreen, grid
+
+LONG = 3600  # a timeout above an hour keeps entries for long: worth a colour
+
+
+def expiry_body(sample: Sample) -> RenderableType:
+    rows = sample.incident.expiry
+    if not rows:
+        return Text("waiting for a table scan", style="dim")
+    labels = [label for _, label in BUCKETS]
+    table = grid(
+        "state", "proto", *labels, "timeout sysctl", justify=("left", "left") + ("right",) * 4
+    )
+    for row in rows:
+        if row.sysctl:
+            value = "?" if row.sysctl_value is None else fmt.timeout(row.sysctl_value)
+            setting = f"{row.sysctl} = {value}"
+        else:
+            setting = ""
+        long = row.sysctl_value is not None and row.sysctl_value > LONG and row.buckets[-1]
+        table.add_row(
+            row.key if row.key != row.proto else "-",
+            row.proto,
+            *(fmt.count(n) for n in row.buckets),
+            setting,
+            style="bold yellow" if long else "",
+        )
+    note = Text(
+        "Counts by the timeout left on each entry in the last scan. Sysctls are "
+        "net.netfilter.nf_conntrack_<name>, read every minute. An established TCP entry "
+        "lives 5 days by default: idle flows that never close fill the table.",
+        style="dim",
+    )
+    return Group(table, Text(""), note)
+
+
+class ExpiryScreen(InfoScreen):
+    heading = "expiry"
+
+    def body(self, sample: Sample) -> RenderableType:
+        return expiry_body(sample)

@@ -1,0 +1,57 @@
+"""What the export key writes: the view on screen as snapshot JSON, breakdowns and entries."""
+
+from __future__ import annotations
+
+from ctwatch.model.export import ExportPaths, entry_row, write_export
+from ctwatch.model.incident_live import clock_text
+from ctwatch.model.monitor_views import Sample
+from ctwatch.model.report import snapshot_json
+from ctwatch.ui.panel import BreakdownPanel
+
+
+def view_json(sample: Sample, screen) -> dict:
+    """The --once --json object for the counters, plus what the screen adds to them."""
+    doc = snapshot_json(sample.snapshot, 0)
+    scan = sample.scan
+    if scan is not None:
+        doc["entries"] = scan.entries
+        doc["bad_lines"] = scan.bad_lines
+        doc["scan_taken_at"] = round(scan.taken_at, 3)
+    for key in [k for k in doc if k.startswith("by_")]:
+        del doc[key]  # the breakdowns shown go in "breakdowns", as the screen had them
+    doc["rates"] = {k: round(v, 3) for k, v in sample.rates.items()}
+    doc["forecast"] = sample.forecast.describe()
+    doc["last_drop"] = clock_text(sample.incident.last_drop) or None
+    focus = getattr(screen, "focus_target", None)
+    doc["view"] = getattr(screen, "heading", "") or (focus.title if focus else "main")
+    return doc
+
+
+def shown_breakdowns(screen) -> dict:
+    """{section: [(key, count)]} exactly as the panels on screen hold them."""
+    out = {}
+    for panel in screen.query(BreakdownPanel):
+        if not panel.display or panel.panel is None:
+            continue
+        section = panel.dim + ("_subnet" if getattr(panel, "subnets", False) else "")
+        out[section] = [(row.key, row.count) for row in panel.panel.rows]
+    return out
+
+
+def export_view(screen, sample: Sample, directory: str, when: float) -> ExportPaths:
+    breakdowns = shown_breakdowns(screen)
+    if not breakdowns and sample.scan is not None:
+        # An incident view has no panels: take the main screen's.
+        breakdowns = {d: [(r.key, r.count) for r in p.rows] for d, p in sample.scan.panels.items()}
+    entries: list = []
+    focus = getattr(screen, "focus_view", None)
+    view = focus(sample) if callable(focus) else None
+    if view is not None:
+        entries = [entry_row(e) for e in view.entry_list]
+    return write_export(
+        directory,
+        snapshot_json=view_json(sample, screen),
+        breakdowns=breakdowns,
+        entries=entries,
+        when=when,
+    )

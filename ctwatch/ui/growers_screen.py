@@ -1,0 +1,45 @@
+"""Top growers: sources and destinations gaining the most entries over 10 s, 60 s, since start."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ctwatch.model.monitor_views import Sample
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.info_screen import InfoScreen, grid
+
+TITLES = {"src": "Sources", "dst": "Destinations"}
+
+
+def growers_body(sample: Sample, rows: int = 10) -> RenderableType:
+    incident = sample.incident
+    if not incident.growers:
+        return Text("waiting for table scans to compare", style="dim")
+    parts: list = []
+    for dim, windows in incident.growers.items():
+        for label, covered, growers in windows:
+            span = label if label.startswith("since") else f"over the last {label}"
+            title = Text(f"{TITLES[dim]}, growth {span}", style="bold")
+            if covered:
+                title.append(f" (compared with {fmt.seconds(covered)} ago)", style="dim")
+            parts.append(title)
+            if not growers:
+                parts.append(Text("  none grew", style="dim"))
+                continue
+            table = grid("address", "entries", "growth", justify=("left", "right", "right"))
+            for address, count, growth in growers[:rows]:
+                table.add_row(address, fmt.count(count), fmt.signed(growth), style="")
+            parts.append(table)
+        parts.append(Text(""))
+    since = incident.growers_since
+    if since is not None:
+        parts.append(Text(f"'since start' counts from {fmt.clock(since)} (r resets it).", "dim"))
+    return Group(*parts)
+
+
+class GrowersScreen(InfoScreen):
+    heading = "top growers"
+
+    def body(self, sample: Sample) -> RenderableType:
+        return growers_body(sample)

@@ -1,0 +1,54 @@
+"""The kernel log view: conntrack "table full" lines per minute, suppressed counts, namespaces."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ctwatch.model.monitor_views import Sample
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.info_screen import InfoScreen, grid
+
+
+def kernel_body(sample: Sample) -> RenderableType:
+    kernel = sample.incident.kernel
+    if not kernel.enabled:
+        return Text(
+            "The kernel log is not read in this session (a replay has none of its own).",
+            style="dim",
+        )
+    head = Text()
+    if kernel.problem:
+        head.append(f"! {kernel.problem}\n", style="bold red")
+    head.append(f"read from {kernel.via or '?'}; ", style="dim")
+    if kernel.last_table_full is None:
+        head.append("no 'table full, dropping packet' line logged while watching", style="dim")
+        head.append(" (nor left in the ring buffer).", style="dim")
+        return head
+    head.append(f"{fmt.count(kernel.table_full)} table-full lines", style="bold red")
+    head.append(f", {fmt.count(kernel.suppressed)} more suppressed by the rate limit; last at ")
+    head.append(fmt.clock(kernel.last_table_full), style="bold")
+    if kernel.namespaces:
+        head.append(f"\nnamespaces named: {', '.join(kernel.namespaces)}")
+    table = grid("minute", "table full", "suppressed", "netns", justify=("left", "right", "right"))
+    for minute, full, suppressed, spaces in reversed(kernel.per_minute):
+        table.add_row(
+            fmt.clock(minute)[:5],
+            fmt.count(full),
+            fmt.count(suppressed),
+            spaces,
+            style="bold red" if full else "",
+        )
+    note = Text(
+        "The kernel prints at most about 10 such lines per 5 s; the suppressed count is "
+        "how many more it swallowed (net_ratelimit). 'initial' is the host's own namespace.",
+        style="dim",
+    )
+    return Group(head, Text(""), table, Text(""), note)
+
+
+class KernelLogScreen(InfoScreen):
+    heading = "kernel log: table full"
+
+    def body(self, sample: Sample) -> RenderableType:
+        return kernel_body(sample)

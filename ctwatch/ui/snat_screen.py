@@ -1,0 +1,58 @@
+"""The SNAT view: translated source addresses from the reply tuples, with the port ranges in use."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ctwatch.model.monitor_views import Sample
+from ctwatch.ui import formatting as fmt
+from ctwatch.ui.info_screen import InfoScreen, grid
+
+PORT_SPACE = 64512  # 1024-65535: what a masquerade picks from by default
+
+
+def snat_body(sample: Sample) -> RenderableType:
+    incident = sample.incident
+    if incident.snat_error:
+        return Text(f"! {incident.snat_error}", style="bold red")
+    rows = incident.snat
+    if rows is None:
+        return Text("reading the table for translated addresses...", style="dim")
+    if not rows:
+        return Text("No source-NATed entries: every reply goes back to its original source.")
+    table = grid(
+        "address", "proto", "entries", "ports", "range", "used",
+        justify=("left", "left", "right", "right", "left", "right"),
+    )  # fmt: skip
+    for r in rows[:100]:
+        table.add_row(
+            r.address,
+            r.proto,
+            fmt.count(r.entries),
+            fmt.count(r.ports),
+            f"{r.port_min}-{r.port_max}" if r.ports else "-",
+            fmt.percent(r.ports / PORT_SPACE) if r.ports else "-",
+        )
+    note = Text(
+        "An entry is source-NATed when its reply goes to another address than its original "
+        "source; that address and port are the translation. One more read of the table per "
+        "scan while this view is open.",
+        style="dim",
+    )
+    return Group(table, Text(""), note)
+
+
+class SnatScreen(InfoScreen):
+    heading = "SNAT"
+
+    def opened(self) -> None:
+        self.app.monitor.incident.want_snat = True
+        self.app.monitor.request_scan()
+        self.app.request_poll()
+
+    def closed(self) -> None:
+        self.app.monitor.incident.want_snat = False
+
+    def body(self, sample: Sample) -> RenderableType:
+        return snat_body(sample)
