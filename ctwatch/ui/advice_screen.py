@@ -57,6 +57,7 @@ def advice_body(advice: Optional[Advice]) -> RenderableType:
         return Text("waiting for the counters", style="dim")
     head = Text("Advice only: ctwatch never applies any of it.\n", style="bold")
     numbers = grid("", "")
+    numbers.show_header = False
     assumed = " (assumed: slabinfo unreadable)" if advice.bytes_per_entry_assumed else ""
     numbers.add_row("bytes per entry", f"{advice.bytes_per_entry}{assumed}")
     numbers.add_row("memory at the current max", human_bytes(advice.memory_at_current_max))

@@ -19,20 +19,20 @@ def expiry_body(sample: Sample) -> RenderableType:
         return Text("waiting for a table scan", style="dim")
     labels = [label for _, label in BUCKETS]
     table = grid(
-        "state", "proto", *labels, "timeout sysctl", justify=("left", "left") + ("right",) * 4
-    )
+        "state", "proto", *labels, "value", "timeout sysctl",
+        justify=("left", "left") + ("right",) * 5,
+    )  # fmt: skip
+    table.columns[0].min_width = 11  # SYN_SENT2, ESTABLISHED
+    table.columns[-1].no_wrap = True
     for row in rows:
-        if row.sysctl:
-            value = "?" if row.sysctl_value is None else fmt.timeout(row.sysctl_value)
-            setting = f"{row.sysctl} = {value}"
-        else:
-            setting = ""
+        value = "?" if row.sysctl_value is None else fmt.timeout(row.sysctl_value)
         long = row.sysctl_value is not None and row.sysctl_value > LONG and row.buckets[-1]
         table.add_row(
             row.key if row.key != row.proto else "-",
             row.proto,
             *(fmt.count(n) for n in row.buckets),
-            setting,
+            value if row.sysctl else "",
+            row.sysctl or "",
             style="bold yellow" if long else "",
         )
     note = Text(

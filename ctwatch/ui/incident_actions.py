@@ -46,6 +46,7 @@ class IncidentActions:
 
     # ---- availability (CtwatchApp.command_state asks) ----
     def incident_state(self, action: str, screen) -> Optional[bool]:
+        action = action.split("(", 1)[0]  # the palette asks with the parameters
         if action in REPLAY_ACTIONS:
             return self.is_replay
         if action == "delete_source":

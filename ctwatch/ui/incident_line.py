@@ -22,7 +22,7 @@ def incident_text(sample: Optional[Sample], glyphs: Glyphs) -> Text:
     rates = sample.rates
     incident = sample.incident
     if not rates:
-        text.append("drop rates: waiting for a second counter reading", style="dim")
+        text.append("drop/s: at the next poll", style="dim")
     else:
         for name in DROP_COUNTERS:
             if name not in rates:

@@ -54,6 +54,7 @@ class InfoScreen(SampleScreen):
 
             logging.getLogger("ctwatch").exception("%s", self.heading)
             body = Text("(display error, see the log)", style="red")
+        self.last_body = body
         self.query_one("#info-body", Static).update(body)
 
     def body(self, sample: Sample) -> RenderableType:
@@ -64,5 +65,8 @@ def grid(*headers: str, justify: tuple = ()) -> Table:
     """A borderless table (no box glyphs: fine on the Linux console)."""
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False)
     for i, header in enumerate(headers):
-        table.add_column(header, justify=justify[i] if i < len(justify) else "left", style="")
+        # "crop", not "ellipsis": the Linux console font may lack "…".
+        table.add_column(
+            header, justify=justify[i] if i < len(justify) else "left", overflow="crop"
+        )
     return table
