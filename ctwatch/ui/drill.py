@@ -85,7 +85,11 @@ class DrillScreen(SampleScreen):
         app = self.app
         view = self.focus_view(sample)
         self.query_one("#focus-summary", Static).update(self._summary(sample, view), layout=False)
-        self.query_one("#owners", Static).update(owners_text(sample, view), layout=False)
+        owners = owners_text(sample, view)
+        if self.app.delete_target(self) is not None:
+            # The footer is full at 80 columns: say here that D works.
+            owners = Text.assemble(("D", "bold"), (" deletes these entries  ", "dim"), owners)
+        self.query_one("#owners", Static).update(owners, layout=False)
         self.query_one(CountGraph).show(
             view.history if view else (),
             reference=None,  # 0 to its own peak: one source is a sliver of the table
