@@ -86,6 +86,7 @@ class Monitor(PlaybackMixin):
         self._focus_history = History(720)
         self._tops: deque = deque(maxlen=120)
         self._dead_since: Optional[float] = None
+        self._reopen_error: Optional[str] = None
         self._reported: frozenset = frozenset()
 
     # ---- setters, called from the UI thread ----
@@ -382,8 +383,12 @@ class Monitor(PlaybackMixin):
             try:
                 fresh = self.reopen()
             except SourceError as exc:
-                log.info("reopen failed: %s", exc)
+                if str(exc) != self._reopen_error:  # once per distinct reason, not every 5 s
+                    log.info("reopen failed: %s", exc)
+                self._reopen_error = str(exc)
                 return
+            self._reopen_error = None
+            log.info("reopened: %s", fresh.label)
             old, self.source = self.source, fresh
             try:
                 old.close()

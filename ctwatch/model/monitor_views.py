@@ -133,4 +133,4 @@ class Sample:
     def problems(self) -> tuple:
         out = list(self.snapshot.errors) if self.snapshot else []
         out += [p for p in (self.table_error, self.error) if p]
-        return tuple(out)
+        return tuple(dict.fromkeys(out))  # a vanished namespace fails both reads alike

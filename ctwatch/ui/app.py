@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -128,8 +129,12 @@ class CtwatchApp(IncidentActions, App):
             sample = self.monitor.poll(should_stop=lambda: worker.is_cancelled, scan=scan)
         except PollCancelled:
             return
-        except Exception:  # Monitor.poll catches its own; this is the last line of defence
+        except Exception as exc:  # Monitor.poll catches its own; this is the last defence
             log.exception("poll worker")
+            with contextlib.suppress(Exception):  # the app may be gone already
+                self.call_from_thread(
+                    self.notify, f"Poll failed: {exc} (details in the log)", severity="error"
+                )
             return
         self.post_message(SampleReady(sample))
 

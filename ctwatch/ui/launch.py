@@ -83,7 +83,6 @@ def _fail(message: str, code: int) -> int:
 def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
     from ctwatch.sources.recording import ReplaySource
     from ctwatch.sources.select import open_source
-    from ctwatch.ui.glyphs import wants_ansi_theme, wants_ascii
 
     if not args.interval > 0:
         return _fail("--interval must be above 0", EXIT_USAGE)
@@ -148,7 +147,9 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             recorder=recorder,
         )
         first = FirstPoll(monitor)
+        # Textual is imported only now (the glyphs module pulls it in), behind the scan.
         from ctwatch.ui.app import create_app
+        from ctwatch.ui.glyphs import wants_ansi_theme, wants_ascii
 
         app = create_app(
             source,

@@ -104,6 +104,7 @@ class SampleScreen(Screen):
 
 class MonitorScreen(SampleScreen):
     _panels_drawn: tuple = (None, None)
+    _last_max: Optional[int] = None
 
     def compose(self) -> ComposeResult:
         yield TopLine(id="top")
@@ -126,9 +127,11 @@ class MonitorScreen(SampleScreen):
         self.query_one(FillGauge).show(sample, app.glyphs)
         self.query_one(IncidentLine).show(sample, app.glyphs)
         snap = sample.snapshot
+        if snap is not None and snap.max:
+            self._last_max = snap.max  # keeps the graph's scale while the source is away
         self.query_one(CountGraph).show(
             sample.history,
-            reference=snap.max if snap else None,
+            reference=self._last_max,
             now=sample.at,
             interval=sample.interval,
             scale=app.graph_scale,
