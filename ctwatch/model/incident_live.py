@@ -73,6 +73,7 @@ class IncidentTracker:
         self._events: deque = deque(maxlen=EVENTS_KEPT)
         self._netns_names: dict = {}
         self._kernel_next = 0.0
+        self._kernel_cached: Optional[tuple] = None
         self._tunables: Optional[Tunables] = None
         self._tunables_at = -1e18
         self._drops_seen: Optional[float] = None
@@ -197,7 +198,13 @@ class IncidentTracker:
                 from ctwatch.sources.kmsg import netns_names
 
                 self._netns_names.update(netns_names(self.root))
-        return self.kernel_view(klog.via, klog.problem)
+            if new:
+                self._kernel_cached = None
+        key = (klog.via, klog.problem)
+        if self._kernel_cached is None or self._kernel_cached[0] != key:
+            # Recounted only when something new came in (an hour of events is thousands).
+            self._kernel_cached = (key, self.kernel_view(klog.via, klog.problem))
+        return self._kernel_cached[1]
 
     def kernel_view(self, via: str = "", problem: Optional[str] = None) -> KernelLogView:
         from ctwatch.sources.kmsg import per_minute
