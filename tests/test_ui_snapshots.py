@@ -47,6 +47,12 @@ def incident(**kw):
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.latest.scan.focus is not None)
             await pilot.pause()
+            # A DataTable can keep lines drawn before its columns widened (seen when
+            # another app ran earlier in the process): draw the entries afresh.
+            entries = app.screen.query_one("#entries")
+            entries._clear_caches()
+            entries.refresh()
+            await pilot.pause()
 
     return app, run_before
 

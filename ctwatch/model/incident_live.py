@@ -89,6 +89,13 @@ class IncidentTracker:
         self._snat_error: Optional[str] = None
         self._owners: Optional[tuple] = None
 
+    def restart(self) -> None:
+        """A replay jumped: growth compares scans from here on (UI thread; the poll that
+        follows starts the new baseline)."""
+        self.growth = {dim: GrowthTracker(dim) for dim in self.growth}
+        self._growers_since = None
+        self._growers = {}
+
     def request_reset(self) -> None:
         """`r`: growth counts from the next scan on (the UI thread calls this)."""
         self._reset_requested = True

@@ -37,6 +37,7 @@ class PlaybackMixin:
             self._last_stats = None
             self._last_rates = {}
             self.history.clear()
+            self.incident.restart()
             self.request_scan()
 
     def _record(self, snap: Optional[Snapshot], source: StoppableSource, scanned: bool) -> None:
