@@ -15,8 +15,9 @@ from ctwatch.ui.glyphs import Glyphs
 SHORT = {"drop": "drop", "early_drop": "early_drop", "insert_failed": "insert_failed"}
 
 
-def incident_text(sample: Optional[Sample], glyphs: Glyphs) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis", end="")
+def incident_text(sample: Optional[Sample], glyphs: Glyphs, netns: str = "initial") -> Text:
+    """`netns`: the namespace watched; a table-full line from another one says where."""
+    text = Text(no_wrap=True, overflow="crop", end="")  # no "…": console fonts may lack it
     if sample is None:
         return text
     rates = sample.rates
@@ -46,11 +47,14 @@ def incident_text(sample: Optional[Sample], glyphs: Glyphs) -> Text:
         text.append(glyphs.sep, style="dim")
         text.append("table-full logged ", style="dim")
         text.append(fmt.clock(kernel.last_table_full), style="bold red")
+        where = kernel.namespaces[-1] if kernel.namespaces else netns
+        if where != netns:  # the kernel log is the whole machine's
+            text.append(f" in {'the host' if where == 'initial' else where}", style="dim")
     return text
 
 
 class IncidentLine(Static):
     DEFAULT_CSS = "IncidentLine { height: 1; padding: 0 1; }"
 
-    def show(self, sample: Optional[Sample], glyphs: Glyphs) -> None:
-        self.update(incident_text(sample, glyphs), layout=False)
+    def show(self, sample: Optional[Sample], glyphs: Glyphs, netns: str = "initial") -> None:
+        self.update(incident_text(sample, glyphs, netns), layout=False)

@@ -125,7 +125,8 @@ class MonitorScreen(SampleScreen):
     def draw(self, sample: Sample) -> None:
         app = self.app
         self.query_one(FillGauge).show(sample, app.glyphs)
-        self.query_one(IncidentLine).show(sample, app.glyphs)
+        watched = getattr(app.monitor.source, "netns", None) or "initial"
+        self.query_one(IncidentLine).show(sample, app.glyphs, watched)
         snap = sample.snapshot
         if snap is not None and snap.max:
             self._last_max = snap.max  # keeps the graph's scale while the source is away
