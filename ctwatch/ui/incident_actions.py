@@ -228,4 +228,4 @@ def replay_base_interval(source) -> float:
     )
     if not gaps:
         return 1.0
-    return min(60.0, max(0.1, gaps[len(gaps) // 2]))
+    return min(60.0, max(0.1, round(gaps[len(gaps) // 2], 1)))  # 1.002 s reads as 1 s
