@@ -178,6 +178,14 @@ async def test_b_rolls_sources_up_by_subnet_and_back():
         counts = {r[0]: r[1] for r in app.latest.incident.subnets}
         assert counts == {"192.0.2.0/24": 90, "203.0.113.0/24": 40, "10.0.0.0/24": 30,
                           "198.51.100.0/24": 20}  # fmt: skip
+        src = app.screen.query_one("#panel-src")
+        src.focus()
+        src.move_cursor(row=1)
+        await pilot.press("enter")  # a network drills like an address
+        await wait_for(pilot, lambda: app.latest.scan.focus is not None)
+        assert app.latest.scan.focus.focus.title == "src 203.0.113.0/24"
+        assert app.latest.scan.focus.entries == 40
+        await pilot.press("escape")
         await pilot.press("b")
         await poll(pilot, app, clock)
         text = screen_text(app)

@@ -79,6 +79,7 @@ class IncidentActions:
     def action_toggle_subnets(self) -> None:
         self.subnets = not self.subnets
         self.monitor.incident.want_subnets = self.subnets
+        self.monitor.request_scan()  # the roll-up is made from a scan, within its budget
         self.request_poll()
         self.notify(
             "Sources by subnet: /24 for IPv4, /64 for IPv6 (b: back to addresses)."
