@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
-from ctwatch.sources.base import Counters, Source, SourceError
+from ctwatch.sources.base import Counters, Source
 from ctwatch.sources.recording import Recorder
 
 MAX = 1024
@@ -184,32 +183,6 @@ def write_incident(path: str, frames: int = 24) -> str:
         rec.write(1_700_000_000.0 + i, counters, table=table_bytes(lines))
     rec.close()
     return path
-
-
-def sample_root(tmp_path, lines: list, readable: bool = True) -> str:
-    """A --root tree with the modern procfs layout holding `lines`."""
-    root = os.path.join(str(tmp_path), "root")
-    nf = os.path.join(root, "proc/sys/net/netfilter")
-    os.makedirs(nf)
-    os.makedirs(os.path.join(root, "proc/net/stat"))
-    for name, value in (
-        ("nf_conntrack_count", len(lines)),
-        ("nf_conntrack_max", MAX),
-        ("nf_conntrack_buckets", BUCKETS),
-    ):
-        with open(os.path.join(nf, name), "w") as f:
-            f.write(f"{value}\n")
-    with open(os.path.join(root, "proc/net/stat/nf_conntrack"), "w") as f:
-        f.write(stats_text(len(lines)))
-    table = os.path.join(root, "proc/net/nf_conntrack")
-    with open(table, "wb") as f:
-        f.write(table_bytes(lines))
-    if not readable:
-        os.chmod(table, 0)
-    return root
-
-
-__all__ = ["FakeClock", "FakeSource", "SourceError", "write_incident", "sample_root"]
 
 
 def screen_text(app) -> str:

@@ -43,6 +43,7 @@ class CtwatchApp(IncidentActions, App):
     # Screen classes for ctwatch.tcss: -wide shows a fifth panel, -tall a taller graph.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
+    handle_signals = False  # the CLI sets it: `kill` then leaves the terminal as it was
 
     def __init__(
         self,
@@ -81,8 +82,6 @@ class CtwatchApp(IncidentActions, App):
 
     def get_default_screen(self) -> MonitorScreen:
         return MonitorScreen()
-
-    handle_signals = False  # the CLI sets it: `kill` then leaves the terminal as it was
 
     def on_mount(self) -> None:
         if self.handle_signals:
