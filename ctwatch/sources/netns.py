@@ -88,8 +88,18 @@ class NetnsSource(Source):
 
     def _alive(self) -> None:
         # A namespace deleted with `ip netns del` lives on while we hold its fd; say so.
-        if not os.path.exists(self._path):
-            raise SourceError(f"network namespace {self.netns!r} is gone")
+        # One re-created under the same name is another namespace: the bind mount at the
+        # path then has another inode than the one we entered.
+        try:
+            now = os.stat(self._path)
+        except OSError:
+            raise SourceError(f"network namespace {self.netns!r} is gone") from None
+        held = os.fstat(self._fd)
+        if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            raise SourceError(
+                f"network namespace {self.netns!r} was re-created; "
+                "restart ctwatch to follow the new one"
+            )
 
     def read_counters(self):
         self._alive()

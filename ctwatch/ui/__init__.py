@@ -1,1 +1,3 @@
 """Textual user interface: the live monitor."""
+
+from __future__ import annotations
