@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from textual.binding import Binding
 from textual.widgets import DataTable
 
 from ctwatch.model.entry import Entry
 from ctwatch.ui import cells
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.navigation import move_focus
+from ctwatch.ui.navigation import PanelTable
 from ctwatch.ui.tables import sync_rows
 
 SORTS = ("timeout", "state", "dst")
@@ -38,12 +37,7 @@ def flags(e: Entry) -> str:
     return ""
 
 
-class EntriesTable(DataTable):
-    BINDINGS = [
-        Binding("left", "move('left')", "Panel left", show=False),
-        Binding("right", "move('right')", "Panel right", show=False),
-    ]
-
+class EntriesTable(PanelTable):
     def __init__(self, *, id: Optional[str] = None) -> None:
         super().__init__(id=id, classes="panel", cursor_type="row", zebra_stripes=True)
         self.border_title = "Entries"
@@ -128,11 +122,3 @@ class EntriesTable(DataTable):
         if column in wanted:
             self.sort_by = wanted[column]
             self.show(self.entries, self.total)
-
-    def action_move(self, direction: str) -> None:
-        move_focus(self, direction)
-
-    def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0 and move_focus(self, "up"):
-            return
-        super().action_cursor_up()

@@ -6,13 +6,10 @@ import textwrap
 from dataclasses import replace
 from typing import Optional
 
-from textual.binding import Binding
-from textual.widgets import DataTable
-
 from ctwatch.model.monitor_views import Panel
 from ctwatch.ui import cells
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.navigation import move_focus
+from ctwatch.ui.navigation import PanelTable
 from ctwatch.ui.tables import cursor_key, sync_rows
 
 TITLES = {
@@ -33,13 +30,8 @@ MODES = (
 MIN_KEY = 9
 
 
-class BreakdownPanel(DataTable):
+class BreakdownPanel(PanelTable):
     """Rows keyed by the breakdown key; only changed cells are redrawn on a new scan."""
-
-    BINDINGS = [
-        Binding("left", "move('left')", "Panel left", show=False),
-        Binding("right", "move('right')", "Panel right", show=False),
-    ]
 
     def __init__(self, dim: str, *, id: Optional[str] = None) -> None:
         super().__init__(
@@ -149,16 +141,3 @@ class BreakdownPanel(DataTable):
     def selected_key(self) -> Optional[str]:
         key = cursor_key(self)
         return None if key is None or key.startswith(NOTE_KEY) else key
-
-    def action_move(self, direction: str) -> None:
-        move_focus(self, direction)
-
-    def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0 and move_focus(self, "up"):
-            return
-        super().action_cursor_up()
-
-    def action_cursor_down(self) -> None:
-        if self.cursor_row >= self.row_count - 1 and move_focus(self, "down"):
-            return
-        super().action_cursor_down()
