@@ -243,3 +243,50 @@ def test_drop_rate_and_forecast():
     sample = monitor.poll()
     assert sample.rates["drop"] == pytest.approx(50)
     assert sample.forecast.kind == "full"
+
+
+def test_counters_keep_their_tick_during_a_long_scan():
+    """A table read that outlasts the interval still yields counter samples in between."""
+    from ctwatch.model.monitor import Monitor
+    from ctwatch.sources.base import Counters, Source
+
+    class Clock:
+        now = 1000.0
+
+        def monotonic(self):
+            return self.now
+
+        def wall(self):
+            return self.now
+
+        def cpu(self):
+            return 0.0
+
+    clock = Clock()
+    line = (
+        b"ipv4     2 udp      17 30 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=53 "
+        b"[UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1 mark=0 use=1\n"
+    )
+
+    class SlowTable(Source):
+        name, label = "fake", "fake"
+        reads = 0
+
+        def read_counters(self):
+            SlowTable.reads += 1
+            return Counters(count=100 + SlowTable.reads, max=1000)
+
+        def table_chunks(self):
+            for _ in range(10):
+                clock.now += 0.5  # each chunk takes half a second of the 1 s interval
+                yield line * 2000
+
+    monitor = Monitor(SlowTable(), interval=1.0, clock=clock)
+    ticks = []
+    monitor.on_sample = ticks.append
+    final = monitor.poll(scan=True)
+    assert final.scanned and final.scan.entries == 20000
+    assert len(ticks) >= 4  # a 5 s read at a 1 s interval: counters every second
+    assert all(not t.scanned for t in ticks)
+    counts = [t.snapshot.count for t in ticks]
+    assert counts == sorted(counts) and len(set(counts)) == len(counts)

@@ -63,6 +63,10 @@ class Monitor(PlaybackMixin):
         self.recorder = recorder  # sources.recording.Recorder: every poll is written to it
         self.record_error: Optional[str] = None
         self.replay_hold = False  # a replay stays on its frame (paused, or just seeked)
+        # Called from the polling thread with counters-only samples taken while a long
+        # scan runs (a 1M-entry table reads for ~3 s), so count and max keep their tick.
+        self.on_sample: Optional[Callable[[Sample], None]] = None
+        self._counters_at: Optional[float] = None
         self._lock = threading.Lock()
         self._interval = float(interval)
         self._focus: Optional[Focus] = None
@@ -174,11 +178,13 @@ class Monitor(PlaybackMixin):
             should_stop or (lambda: False),
             share_gil,
             self.recorder is not None and small,
+            between=lambda: self._tick_during_scan(source, interval),
         )
         cpu_before = clock.cpu()
         try:
             # Counters first, apart, so that a failing scan still leaves them on screen.
             snap = take_snapshot(source, scan=False, wall=clock.wall)
+            self._counters_at = clock.monotonic()
         except Exception as exc:
             log.exception("reading counters failed")
             error = f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
@@ -226,7 +232,15 @@ class Monitor(PlaybackMixin):
             log.exception("poll failed")
             error = error or f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
             self._schedule(started, clock.monotonic(), 0.0, interval)
-        now = clock.monotonic()
+        sample = self._sample(snap, source, scanned, error, interval)
+        advance = getattr(self.source, "advance", None)
+        if callable(advance) and not self.replay_hold:
+            advance()  # a replay moves on one recorded frame per poll
+        return sample
+
+    def _sample(self, snap, source, scanned: bool, error: Optional[str], interval: float) -> Sample:
+        """History, rates, incident answers and recording for one reading of the counters."""
+        now = self.clock.monotonic()
         count = snap.count if snap else None
         self.history.append(now, count)
         rates = self._rates(self._rate_time(now), snap)
@@ -258,10 +272,22 @@ class Monitor(PlaybackMixin):
             replay=self._replay_position(),
         )
         self._watch_health(sample, now)
-        advance = getattr(self.source, "advance", None)
-        if callable(advance) and not self.replay_hold:
-            advance()  # a replay moves on one recorded frame per poll
         return sample
+
+    def _tick_during_scan(self, source, interval: float) -> None:
+        """Between scan pieces: when a tick has passed, read the counters again and hand
+        the UI a counters-only sample (the breakdowns stay those of the last scan)."""
+        if self.on_sample is None or self._counters_at is None:
+            return
+        if self.clock.monotonic() - self._counters_at < interval:
+            return
+        try:
+            snap = take_snapshot(self.source, scan=False, wall=self.clock.wall)
+            self._counters_at = self.clock.monotonic()
+            self.on_sample(self._sample(snap, source, False, None, interval))
+        except Exception:  # the scan goes on; the poll's own reading reports problems
+            log.exception("counters during a scan")
+            self._counters_at = self.clock.monotonic()
 
     def _rates(self, now: float, snap: Optional[Snapshot]) -> dict:
         if snap is None or not snap.stats:

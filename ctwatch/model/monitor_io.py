@@ -32,9 +32,15 @@ class StoppableSource(Source):
     """Passes a source through, checking between chunks whether to give up."""
 
     def __init__(
-        self, inner: Source, should_stop: Callable, share_gil: bool = True, capture: bool = False
+        self,
+        inner: Source,
+        should_stop: Callable,
+        share_gil: bool = True,
+        capture: bool = False,
+        between: Optional[Callable] = None,
     ) -> None:
         self.inner, self.should_stop, self.share_gil = inner, should_stop, share_gil
+        self.between = between  # called between pieces: the monitor keeps its tick
         self.name, self.label = inner.name, inner.label
         self._counters = None
         # The raw text of the first table read, for a recording of a small table.
@@ -73,6 +79,8 @@ class StoppableSource(Source):
                     if self.should_stop():
                         raise PollCancelled()
                     yield chunk[start : start + PIECE]
+                    if self.between is not None:
+                        self.between()
                     if self.share_gil:
                         time.sleep(0)  # let a waiting UI thread in now, not 5 ms on
         finally:

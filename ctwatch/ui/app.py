@@ -87,6 +87,8 @@ class CtwatchApp(IncidentActions, App):
         if self.handle_signals:
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         use_scrollbar_glyphs(self.glyphs.ascii)
+        # post_message is thread-safe: counters read between the pieces of a long scan.
+        self.monitor.on_sample = lambda sample: self.post_message(SampleReady(sample))
         if self.first_poll is None:
             # Counters first (instant numbers on screen), the table scan right after.
             self._poll_again = True
