@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
 
 import kernel_lines as K
 import pytest
+from test_scan import expected_breakdowns, observed
 
 from ctwatch.model.entry import parse_line
 from ctwatch.model.filters import Filter
-from ctwatch.model.scan import DIMENSIONS, scan_table
+from ctwatch.model.scan import scan_table
 
 SYNTH = K.synthetic_table(400, seed=11)
 # conntrack -L prints IPv6 compressed: the filters must work on that form too.
@@ -37,25 +37,6 @@ def independent(src=(), dst=(), proto=(), state=(), dport=()):
         return not (ports and e.orig.dport not in ports)
 
     return keep
-
-
-def counts(lines, keep) -> dict:
-    entries = [e for e in map(parse_line, lines) if keep(e)]
-    return {
-        "entries": len(entries),
-        "state": Counter(e.state for e in entries if e.state is not None),
-        "proto": Counter(e.l4 for e in entries),
-        "src": Counter(e.orig.src for e in entries),
-        "dst": Counter(e.orig.dst for e in entries),
-        "dport": Counter(str(e.orig.dport) for e in entries if e.orig.dport is not None),
-    }
-
-
-def observed(breakdown) -> dict:
-    out = {"entries": breakdown.entries}
-    for dim in DIMENSIONS:
-        out[dim] = Counter(dict(breakdown.top(dim, 0)))
-    return out
 
 
 CASES = [
@@ -86,14 +67,14 @@ def test_filtered_scan_equals_independent_filter(case, table):
     lines = SYNTH if table == "synthetic" else CT_L_TEXT_LINES
     filt = Filter.build(**case)
     scan = scan_table(["".join(x + "\n" for x in lines).encode()], filt=filt)
-    want = counts(lines, independent(**case))
+    want = expected_breakdowns(lines, independent(**case))
     assert observed(scan.totals) == want
     assert scan.bad_lines == 0
 
 
 def test_the_cases_select_something():
     # Guard against filters that pass only because both sides are empty.
-    nonempty = [c for c in CASES if counts(SYNTH, independent(**c))["entries"]]
+    nonempty = [c for c in CASES if expected_breakdowns(SYNTH, independent(**c))["entries"]]
     assert len(nonempty) >= len(CASES) - 2
 
 

@@ -8,7 +8,10 @@ from test_ui_support import (
     FakeSource,
     calm_lines,
     flood_lines,
+    make_app,
+    poll,
     screen_text,
+    started,
     wait_for,
     write_incident,
 )
@@ -24,25 +27,6 @@ from ctwatch.ui.panel import BreakdownPanel
 from ctwatch.ui.prompt import FilterPrompt
 
 SIZE = (80, 24)
-
-
-def make_app(lines=None, **kw):
-    clock = FakeClock()
-    source = FakeSource(calm_lines() + flood_lines(60) if lines is None else lines, clock)
-    app = create_app(source, clock=clock, host="lab", autopoll=False, **kw)
-    return app, source, clock
-
-
-async def started(pilot, app):
-    await wait_for(pilot, lambda: app.latest is not None and app.latest.scan is not None)
-
-
-async def poll(pilot, app, clock, seconds: float = 1.0):
-    """One more poll, `seconds` later on the fake clock; waits until it is on screen."""
-    seen = app.samples_received
-    clock.advance(seconds)
-    app.request_poll()
-    await wait_for(pilot, lambda: app.samples_received > seen)
 
 
 def panel(app, dim: str) -> BreakdownPanel:

@@ -11,7 +11,10 @@ from test_ui_support import (
     FakeSource,
     calm_lines,
     flood_lines,
+    make_app,
+    poll,
     screen_text,
+    started,
     wait_for,
     write_incident,
 )
@@ -28,24 +31,6 @@ from ctwatch.ui.entries import EntriesTable
 from ctwatch.ui.panel import BreakdownPanel
 
 SIZE = (80, 24)
-
-
-def make_app(**kw):
-    clock = FakeClock()
-    source = FakeSource(calm_lines() + flood_lines(60), clock)
-    app = create_app(source, clock=clock, host="lab", autopoll=False, **kw)
-    return app, source, clock
-
-
-async def started(pilot, app):
-    await wait_for(pilot, lambda: app.latest is not None and app.latest.scan is not None)
-
-
-async def poll(pilot, app, clock, seconds: float = 1.0):
-    seen = app.samples_received
-    clock.advance(seconds)
-    app.request_poll()
-    await wait_for(pilot, lambda: app.samples_received > seen)
 
 
 def read_csv(path: str) -> list:

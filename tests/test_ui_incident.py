@@ -6,12 +6,20 @@ import io
 
 import pytest
 from rich.console import Console
-from test_ui_support import FakeClock, FakeSource, calm_lines, flood_lines, screen_text, wait_for
+from test_ui_support import (
+    FakeSource,
+    calm_lines,
+    flood_lines,
+    make_app,
+    poll,
+    screen_text,
+    started,
+    wait_for,
+)
 
 from ctwatch.sources.base import Tunables
 from ctwatch.sources.kmsg import KernelLog
 from ctwatch.ui.advice_screen import AdviceScreen, sample_advice
-from ctwatch.ui.app import create_app
 from ctwatch.ui.expiry_screen import ExpiryScreen
 from ctwatch.ui.growers_screen import GrowersScreen
 from ctwatch.ui.help import HelpScreen
@@ -60,25 +68,6 @@ def kmsg_root(tmp_path) -> str:
     ]
     (root / "dev" / "kmsg").write_text("\n".join(records) + "\n")
     return str(root)
-
-
-def make_app(lines=None, source_class=FakeSource, **kw):
-    clock = FakeClock()
-    lines = calm_lines() + flood_lines(60) if lines is None else lines
-    source = source_class(lines, clock)
-    app = create_app(source, clock=clock, host="lab", autopoll=False, **kw)
-    return app, source, clock
-
-
-async def started(pilot, app):
-    await wait_for(pilot, lambda: app.latest is not None and app.latest.scan is not None)
-
-
-async def poll(pilot, app, clock, seconds: float = 1.0):
-    seen = app.samples_received
-    clock.advance(seconds)
-    app.request_poll()
-    await wait_for(pilot, lambda: app.samples_received > seen)
 
 
 async def test_drop_line_shows_rates_and_the_time_of_the_last_drop():

@@ -201,3 +201,26 @@ async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.02)
     await pilot.pause()
+
+
+def make_app(lines=None, source_class=None, **kw):
+    """An app on a fake source and clock that polls only when a test asks."""
+    from ctwatch.ui.app import create_app
+
+    clock = FakeClock()
+    lines = calm_lines() + flood_lines(60) if lines is None else lines
+    source = (source_class or FakeSource)(lines, clock)
+    app = create_app(source, clock=clock, host="lab", autopoll=False, **kw)
+    return app, source, clock
+
+
+async def started(pilot, app):
+    await wait_for(pilot, lambda: app.latest is not None and app.latest.scan is not None)
+
+
+async def poll(pilot, app, clock, seconds: float = 1.0):
+    """One more poll, `seconds` later on the fake clock; waits until it is on screen."""
+    seen = app.samples_received
+    clock.advance(seconds)
+    app.request_poll()
+    await wait_for(pilot, lambda: app.samples_received > seen)
