@@ -15,6 +15,7 @@ from ctwatch.model.export import breakdowns_csv
 from ctwatch.model.filters import Filter
 from ctwatch.model.incident import (
     advice_json,
+    growers_json,
     kernel_log_json,
     rates_json,
     snat_json,
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument(
         "--snat", action="store_true", help="with --json: add the SNAT view (one more table read)"
+    )
+    mode.add_argument(
+        "--growers",
+        action="store_true",
+        help="with --json: scan again after the rate window and rank what grew in between",
     )
     mode.add_argument(
         "--top", type=int, default=10, metavar="N", help="rows per breakdown (0 = all; default 10)"
@@ -151,7 +157,7 @@ def build_filter(args: argparse.Namespace) -> Optional[Filter]:
     )
 
 
-def incident_extras(source, snap, args: argparse.Namespace) -> dict:
+def incident_extras(source, snap, args: argparse.Namespace, filt: Optional[Filter]) -> dict:
     """Rates need a second counter reading: taken once the scan is done and at least
     --rate-window seconds after the first, so the scan's own time is not waited twice."""
     out: dict = {}
@@ -181,6 +187,12 @@ def incident_extras(source, snap, args: argparse.Namespace) -> dict:
             out["snat"] = snat_json(snat_view(source.table_chunks()), args.top)
         except SourceError as exc:
             out["snat_error"] = str(exc)
+    if args.growers and snap.table is not None:
+        try:
+            again = take_snapshot(source, scan=True, filt=filt)
+            out["growers"] = growers_json(snap, again, args.top)
+        except SourceError as exc:
+            out["growers_error"] = str(exc)
     return out
 
 
@@ -192,7 +204,7 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         return EXIT_NO_SOURCE
     try:
         snap = take_snapshot(source, scan=True, filt=filt)
-        extras = incident_extras(source, snap, args) if args.json else {}
+        extras = incident_extras(source, snap, args, filt) if args.json else {}
     finally:
         source.close()
     if snap.table is None and snap.count is None and snap.max is None:

@@ -68,3 +68,36 @@ def test_csv_has_every_breakdown_with_shares():
 def test_csv_and_json_are_exclusive_and_need_once():
     assert ctwatch("--once", "--csv", "--json").returncode == 2
     assert ctwatch("--csv").returncode == 2
+
+
+GROWING_SENDER = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.7", 0))
+print("ready", flush=True)
+port = 20000
+end = time.monotonic() + 20
+while time.monotonic() < end:
+    s.sendto(b"x", ("127.0.0.1", port))  # a new flow every 5 ms, from one source
+    port += 1
+    time.sleep(0.005)
+"""
+
+
+def test_growers_rank_the_source_that_grows_in_a_live_lab(lab):
+    lab.sysctl("net.netfilter.nf_conntrack_udp_timeout", 600)
+    sender = lab.popen([sys.executable, "-c", GROWING_SENDER], what="growing sender")
+    try:
+        sender.wait_ready()
+        out = ctwatch("--once", "--json", "--growers", "--rate-window", "1.5", "--netns", lab.name)
+    finally:
+        sender.stop()
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    growers = d["growers"]
+    assert growers["window"] >= 1.5
+    top = growers["src"][0]
+    assert top["key"] == "127.0.0.7"
+    assert top["growth"] > 50  # ~200 new flows a second over 1.5 s or more
+    assert d["rates"]["growth"] > 50
+    assert d["forecast"]["kind"] in ("filling", "steady")

@@ -108,3 +108,20 @@ def advice_json(
         legacy=snap.source == "proc-legacy",
     )
     return dataclasses.asdict(advice)
+
+
+def growers_json(first: Snapshot, second: Snapshot, top: int) -> dict:
+    """Sources and destinations ranked by growth between two scans of one --once run."""
+    from ctwatch.model.growers import GrowthTracker
+
+    out: dict = {"window": None, "src": [], "dst": []}
+    if first.table is None or second.table is None:
+        return out
+    for dim in ("src", "dst"):
+        tracker = GrowthTracker(dim)
+        tracker.add(first.taken_at, first.table.totals)
+        tracker.add(second.taken_at, second.table.totals)
+        covered, rows = tracker.growers(None, top or 10_000)
+        out["window"] = round(covered, 3)
+        out[dim] = [{"key": k, "count": c, "growth": g} for k, c, g in rows]
+    return out
