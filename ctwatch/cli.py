@@ -24,7 +24,7 @@ from ctwatch.model.incident import (
 from ctwatch.model.report import human_summary, snapshot_json
 from ctwatch.model.rollup import snat_view
 from ctwatch.model.snapshot import take_snapshot
-from ctwatch.model.trend import DROP_COUNTERS
+from ctwatch.model.trend import drop_rate
 from ctwatch.sources.base import SourceError
 from ctwatch.sources.kmsg import KernelLog
 from ctwatch.sources.select import CHOICES, open_source
@@ -177,11 +177,8 @@ def incident_extras(source, snap, args: argparse.Namespace, filt: Optional[Filte
         out["kernel_log"] = kernel_log_json(log.poll(), log.via, log.problem)
     finally:
         log.close()
-    drops = out.get("rates", {})
-    drop_rate = sum(drops.get(k) or 0.0 for k in DROP_COUNTERS) if drops else None
-    out["advice"] = advice_json(
-        snap, tunables, psutil.virtual_memory().total, drop_rate, args.netns
-    )
+    dropping = (drop_rate(out["rates"]) or 0.0) if "rates" in out else None
+    out["advice"] = advice_json(snap, tunables, psutil.virtual_memory().total, dropping, args.netns)
     if args.snat:
         try:
             out["snat"] = snat_json(snat_view(source.table_chunks()), args.top)

@@ -10,7 +10,7 @@ from ctwatch.model.advice import advise
 from ctwatch.model.expiry import expiry_json, expiry_table
 from ctwatch.model.rollup import subnet_rollup
 from ctwatch.model.snapshot import Snapshot
-from ctwatch.model.trend import DROP_COUNTERS, counter_rates, forecast
+from ctwatch.model.trend import counter_rates, drop_rate, forecast
 
 
 def rates_json(
@@ -22,11 +22,11 @@ def rates_json(
     growth = None
     if dt > 0 and snap.count is not None and later_count is not None:
         growth = (later_count - snap.count) / dt
-    drop_rate = sum(rates.get(k, 0.0) for k in DROP_COUNTERS)
+    dropping = drop_rate(rates) or 0.0
     points = [(snap.taken_at, snap.count)] if snap.count is not None else []
     if later_count is not None and dt > 0:
         points.append((later_t, later_count))
-    fc = forecast(points, snap.max, drop_rate=drop_rate)
+    fc = forecast(points, snap.max, drop_rate=dropping)
     return {
         "rate_window": round(dt, 3),
         "rates": {

@@ -21,7 +21,7 @@ from ctwatch.model.monitor_playback import RECORD_RAW_MAX, PlaybackMixin
 from ctwatch.model.monitor_views import Focus, FocusView, Panel, Row, Sample, ScanView
 from ctwatch.model.scan import DIMENSIONS, Breakdown
 from ctwatch.model.snapshot import Snapshot, take_snapshot
-from ctwatch.model.trend import DROP_COUNTERS, counter_rates, forecast
+from ctwatch.model.trend import counter_rates, drop_rate, forecast
 from ctwatch.sources.base import Source, SourceError
 
 log = logging.getLogger("ctwatch")
@@ -250,7 +250,7 @@ class Monitor(PlaybackMixin):
             log.exception("incident answers")
             incident = IncidentView()
         self._record(snap, source, scanned)
-        drops = sum(rates.get(n) or 0.0 for n in DROP_COUNTERS)
+        drops = drop_rate(rates) or 0.0
         known = [(t, v) for t, v in self.history.window(120.0) if v is not None]
         self.polls += 1
         sample = Sample(

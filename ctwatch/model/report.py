@@ -13,7 +13,8 @@ JSON_DIMENSIONS = (
     ("by_dst", "dst"),
     ("by_dport", "dport"),
 )
-DROP_COUNTERS = ("drop", "early_drop", "insert_failed", "invalid")
+# The stats shown in the one-line summary: the drop counters and invalid packets.
+SUMMARY_STATS = ("drop", "early_drop", "insert_failed", "invalid")
 
 
 def snapshot_json(snap: Snapshot, top: int = 10, filter_text: str = "") -> dict:
@@ -63,7 +64,7 @@ def human_summary(snap: Snapshot, top: int = 10, filter_text: str = "") -> str:
             + (f"  (load factor {load:.2f})" if load is not None else "")
         )
     if snap.stats:
-        drops = "  ".join(f"{k}={snap.stats[k]:,}" for k in DROP_COUNTERS if k in snap.stats)
+        drops = "  ".join(f"{k}={snap.stats[k]:,}" for k in SUMMARY_STATS if k in snap.stats)
         lines.append(f"stats    {drops}")
     for problem in snap.problems:
         lines.append(f"warning  {problem}")

@@ -9,6 +9,7 @@ the fields the breakdowns need out of a whole chunk at once (`findall` runs in C
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from collections import Counter
@@ -90,8 +91,6 @@ def _raw_keys(dimension: str, key: str) -> tuple:
     """Forms the kernel may have printed `key` in: /proc writes IPv6 exploded,
     conntrack(8) compressed."""
     if dimension in ("src", "dst") and ":" in key:
-        import ipaddress
-
         try:
             addr = ipaddress.IPv6Address(key)
         except ValueError:
@@ -105,8 +104,6 @@ def _name_key(dimension: str, label: str):
     if dimension == "dport" and label.isdigit():
         return (0, int(label), "")
     if dimension in ("src", "dst"):
-        import ipaddress
-
         try:
             addr = ipaddress.ip_address(label)
             return (addr.version, int(addr), "")

@@ -21,6 +21,13 @@ RATE_COUNTERS = (
 DROP_COUNTERS = ("drop", "early_drop", "insert_failed")
 
 
+def drop_rate(rates: dict) -> Optional[float]:
+    """Packets dropped per second (drop + early_drop + insert_failed); None when the
+    kernel prints none of those counters."""
+    known = [rates[n] or 0.0 for n in DROP_COUNTERS if n in rates]
+    return sum(known) if known else None
+
+
 def counter_rates(prev: dict, prev_t: float, cur: dict, cur_t: float) -> dict:
     """name -> events per second between two stats readings.
 

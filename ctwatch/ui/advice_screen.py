@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ctwatch.model.advice import Advice, advise, human_bytes
 from ctwatch.model.monitor_views import Sample
-from ctwatch.model.trend import DROP_COUNTERS
+from ctwatch.model.trend import drop_rate
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.info_screen import InfoScreen, grid
 
@@ -34,7 +34,6 @@ def sample_advice(sample: Sample, netns: Optional[str], ram: Optional[int]) -> O
         src = sorted(scan.panels["src"].rows, key=lambda r: -r.count)
         top_sources = tuple((r.key, r.count) for r in src[:5])
         states = {r.key: r.count for r in scan.panels["state"].rows}
-    drops = [sample.rates[n] for n in DROP_COUNTERS if n in sample.rates]
     tunables = sample.incident.tunables
     return advise(
         count=snap.count,
@@ -45,7 +44,7 @@ def sample_advice(sample: Sample, netns: Optional[str], ram: Optional[int]) -> O
         timeouts=tunables.timeouts,
         top_sources=top_sources,
         states=states,
-        drop_rate=sum(drops) if drops else None,
+        drop_rate=drop_rate(sample.rates),
         entries=scan.entries if scan else None,
         netns=netns,
         legacy=snap.source == "proc-legacy",
