@@ -238,5 +238,13 @@ class IncidentTracker:
         )
 
 
+def incident_tracker(source, kernel_log=None, root: str = "/") -> IncidentTracker:
+    """The tracker for `source`. Sockets of another namespace are not ours to see: no
+    owners for those flows. Lives here, not in the UI, so that the CLI builds it before
+    Textual is imported (the first scan starts before the toolkit loads)."""
+    own = getattr(source, "netns", None) is None and getattr(source, "pid", None) is None
+    return IncidentTracker(kernel_log=kernel_log, root=root, own_namespace=own)
+
+
 def clock_text(wall: Optional[float]) -> str:
     return "" if wall is None else time.strftime("%H:%M:%S", time.localtime(wall))

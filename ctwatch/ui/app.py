@@ -16,7 +16,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ctwatch.model.filters import Filter
-from ctwatch.model.incident_live import IncidentTracker
+from ctwatch.model.incident_live import incident_tracker
 from ctwatch.model.monitor import Monitor, PollCancelled
 from ctwatch.model.monitor_views import Focus, Sample
 from ctwatch.sources.base import Source
@@ -364,9 +364,3 @@ def create_app(
         app.replay_base_interval = replay_base_interval(source)
         monitor.set_interval(app.replay_base_interval)
     return app
-
-
-def incident_tracker(source: Source, kernel_log=None, root: str = "/") -> IncidentTracker:
-    """Sockets of another namespace are not ours to see: no owners for those flows."""
-    own = getattr(source, "netns", None) is None and getattr(source, "pid", None) is None
-    return IncidentTracker(kernel_log=kernel_log, root=root, own_namespace=own)

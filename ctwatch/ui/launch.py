@@ -118,9 +118,9 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             return _fail(str(exc), EXIT_NO_SOURCE)
         log_path = setup_logging(args.log_file or default_log_path())
         logging.getLogger("ctwatch").info("start: %s", source.label)
+        from ctwatch.model.incident_live import incident_tracker
         from ctwatch.model.monitor import Monitor
         from ctwatch.sources.recording import Recorder
-        from ctwatch.ui.app import incident_tracker
 
         recorder = None
         if getattr(args, "record", None):
