@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import re
 import sys
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import psutil
 
@@ -27,6 +30,7 @@ from ctwatch.model.snapshot import take_snapshot
 from ctwatch.model.trend import drop_rate
 from ctwatch.sources.base import SourceError
 from ctwatch.sources.kmsg import KernelLog
+from ctwatch.sources.safe_text import safe_block, safe_line
 from ctwatch.sources.select import CHOICES, open_source
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
@@ -40,8 +44,42 @@ def _list(values: Optional[list]) -> list:
     return out
 
 
+def say(message: str) -> None:
+    """One line on stderr; the message may carry a path or a value from outside."""
+    print(f"ctwatch: {safe_line(message)}", file=sys.stderr)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse echoes the user's values back
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe_line(message)}\n")
+
+
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
+def _value(kind: type, low: float, high: float) -> Callable:
+    """An argparse type: plain ASCII decimal (no sign, `_`, exponent, inf or nan) within
+    [low, high]. float() and int() would take "1_0", "inf", "nan" and other scripts' digits."""
+
+    def parse(text: str):
+        text = text.strip()
+        whole = kind is int
+        if not (text.isascii() and (text.isdigit() if whole else _DECIMAL.fullmatch(text))):
+            raise argparse.ArgumentTypeError(
+                f"not a plain {'whole ' if whole else ''}number: {text!r}"
+            )
+        value = kind(text) if len(text) < 40 else math.inf
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({low:g} to {high:g})")
+        return value
+
+    parse.__name__ = "whole number" if kind is int else "number"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="ctwatch",
         description="Live monitor for the Linux conntrack table (read-only).",
     )
@@ -56,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument(
         "--rate-window",
-        type=float,
+        type=_value(float, 0, 600),
         default=1.0,
         metavar="SECONDS",
         help="with --json: measure rates over at least this long (0 = off)",
@@ -70,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --json: scan again after the rate window and rank what grew in between",
     )
     mode.add_argument(
-        "--top", type=int, default=10, metavar="N", help="rows per breakdown (0 = all; default 10)"
+        "--top",
+        type=_value(int, 0, 1_000_000),
+        default=10,
+        metavar="N",
+        help="rows per breakdown (0 = all; default 10)",
     )
     src = p.add_argument_group("source")
     src.add_argument(
@@ -88,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     where = src.add_mutually_exclusive_group()
     where.add_argument(
         "--pid",
-        type=int,
+        type=_value(int, 1, 4_194_304),
         metavar="PID",
         help="the network namespace of process PID (/proc/PID/net)",
     )
@@ -111,14 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument(
         "-i",
         "--interval",
-        type=float,
+        type=_value(float, 0.1, 3600),
         default=1.0,
         metavar="SECONDS",
         help="counter poll interval (default 1)",
     )
     tui.add_argument(
         "--cpu-budget",
-        type=float,
+        type=_value(float, 0.1, 100),
         default=10.0,
         metavar="PERCENT",
         help="share of one core the table scans may use (default 10)",
@@ -194,10 +236,12 @@ def incident_extras(source, snap, args: argparse.Namespace, filt: Optional[Filte
 
 
 def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
+    if args.replay:
+        return run_once_replay(args, filt)
     try:
         source = open_source(args.source, args.root, pid=args.pid, netns=args.netns)
     except SourceError as exc:
-        print(f"ctwatch: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_NO_SOURCE
     try:
         snap = take_snapshot(source, scan=True, filt=filt)
@@ -205,30 +249,114 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
     finally:
         source.close()
     if snap.table is None and snap.count is None and snap.max is None:
-        print(f"ctwatch: {'; '.join(snap.problems) or 'no conntrack data'}", file=sys.stderr)
+        say("; ".join(snap.problems) or "no conntrack data")
         return EXIT_NO_SOURCE
-    text = filt.describe() if filt else ""
-    if args.csv:
-        sys.stdout.write(breakdowns_csv(snapshot_json(snap, args.top, text)))
-    elif args.json:
-        print(json.dumps({**snapshot_json(snap, args.top, text), **extras}, indent=2))
-    else:
-        sys.stdout.write(human_summary(snap, args.top, text))
+    print_once(args, snap, filt, extras)
     if snap.table is None:
-        print(f"ctwatch: table not read: {snap.table_error}", file=sys.stderr)
+        say(f"table not read: {snap.table_error}")
     return EXIT_OK
 
 
+def run_once_replay(args: argparse.Namespace, filt: Optional[Filter]) -> int:
+    """`--once --replay FILE`: the recording's last frame that holds a table scan, printed
+    as a live --once would print it (for scripts that read recordings)."""
+    from ctwatch.sources.recording import ReplaySource
+
+    try:
+        source = ReplaySource(args.replay, loop=False)
+    except SourceError as exc:
+        say(str(exc))
+        return EXIT_NO_SOURCE
+    for index in range(len(source.frames) - 1, -1, -1):
+        source.seek(index)
+        if not source.has_table():
+            continue
+        snap = take_snapshot(source, scan=True, filt=filt, wall=lambda: source.t)
+        if snap.table is not None:
+            break
+    else:
+        say(f"{args.replay}: no recorded frame holds a table scan")
+        return EXIT_NO_SOURCE
+    extras = {"replay": {"frame": index, "frames": len(source.frames)}} if args.json else {}
+    print_once(args, snap, filt, extras)
+    return EXIT_OK
+
+
+def print_once(args: argparse.Namespace, snap, filt: Optional[Filter], extras: dict) -> None:
+    """Text and CSV are made printable here; JSON escapes every control character itself
+    (json.dumps writes ASCII only)."""
+    text = filt.describe() if filt else ""
+    if args.csv:
+        out = breakdowns_csv(snapshot_json(snap, args.top, text))
+    elif args.json:
+        out = json.dumps({**snapshot_json(snap, args.top, text), **extras}, indent=2) + "\n"
+    else:
+        out = human_summary(snap, args.top, text)
+    sys.stdout.write(safe_block(out))
+    sys.stdout.flush()
+
+
+# Options that only mean something in one mode, and what each needs.
+NEEDS = (
+    ("json", "once", "--json needs --once"),
+    ("csv", "once", "--csv needs --once"),
+    ("snat", "json", "--snat needs --once --json"),
+    ("growers", "json", "--growers needs --once --json"),
+)
+LIVE_ONLY = ("record", "allow_delete")
+
+
+def check_combination(args: argparse.Namespace) -> Optional[str]:
+    """Why these options do not go together, or None. A silently ignored option would
+    make ctwatch read something other than what the user asked for."""
+    for flag, needed, message in NEEDS:
+        if getattr(args, flag) and not getattr(args, needed):
+            return message
+    if args.json and args.csv:
+        return "--json and --csv are alternatives"
+    if args.once:
+        for flag in LIVE_ONLY:
+            if getattr(args, flag):
+                return f"--{flag.replace('_', '-')} is for the live monitor, not --once"
+        if args.demo:
+            return "--demo is the live monitor; use --once --replay FILE for a recording"
+    if args.demo and args.replay:
+        return "--demo and --replay are alternatives"
+    if args.demo or args.replay:
+        what = "--demo" if args.demo else "--replay"
+        for flag, default in (("root", "/"), ("source", "auto"), ("pid", None), ("netns", None)):
+            if getattr(args, flag) != default:
+                return f"{what} plays a recording: --{flag} does not apply to it"
+        if args.record:
+            return f"{what} plays a recording: --record would copy it"
+    if args.source == "conntrack" and os.path.realpath(args.root) != "/":
+        return "--source conntrack asks the running kernel, not the tree under --root"
+    return None
+
+
 def main(argv: Optional[list] = None) -> int:
+    """Never a traceback: usage errors exit 2, runtime failures 1, each with one line."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): stop quietly, like other command-line tools,
+        # and keep Python from complaining about the unflushable stdout at exit.
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_NO_SOURCE
+    except Exception as exc:
+        say(f"internal error: {exc.__class__.__name__}: {exc}")
+        return EXIT_NO_SOURCE
+
+
+def _main(argv: Optional[list]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.top < 0:
-        parser.error("--top must be 0 (all) or more")
-    for flag in ("json", "csv"):
-        if getattr(args, flag) and not args.once:
-            parser.error(f"--{flag} needs --once")
-    if args.json and args.csv:
-        parser.error("--json and --csv are alternatives")
+    problem = check_combination(args)
+    if problem:
+        parser.error(problem)
     try:
         filt = build_filter(args)
     except ValueError as exc:

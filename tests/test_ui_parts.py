@@ -81,7 +81,9 @@ def args_for(*argv: str) -> argparse.Namespace:
      (("--cpu-budget", "150"), "--cpu-budget")],
 )  # fmt: skip
 def test_bad_monitor_options_are_refused(argv, message, capsys):
-    assert launch.run_tui(args_for(*argv), None) == 2
+    with pytest.raises(SystemExit) as exited:
+        args_for(*argv)
+    assert exited.value.code == 2
     assert message in capsys.readouterr().err
 
 

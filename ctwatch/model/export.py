@@ -23,6 +23,7 @@ import time
 from typing import NamedTuple, Optional
 
 from ctwatch.model.entry import Entry, display_addr
+from ctwatch.sources.safe_text import safe_cell
 
 BREAKDOWN_HEADER = ("section", "key", "count", "share")
 ONCE_HEADER = ("dimension", "key", "count", "share")
@@ -104,7 +105,8 @@ def _columns(entries: list) -> list:
 
 
 def _cell(value):
-    return "" if value is None else value
+    """Every CSV cell: printable, and never run by a spreadsheet as a formula."""
+    return "" if value is None else safe_cell(value)
 
 
 def _stem(directory: str, when: float) -> str:
@@ -139,7 +141,7 @@ def write_export(
         with open(csv_path, "x", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(BREAKDOWN_HEADER)
-            writer.writerows((s, k, c, _cell(share)) for s, k, c, share in rows)
+            writer.writerows(tuple(map(_cell, row)) for row in rows)
         columns = _columns(entries)
         with open(entries_path, "x", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
@@ -181,5 +183,5 @@ def breakdowns_csv(json_obj: dict) -> str:
         dimension = field[len("by_") :]
         denominator = total if total else sum(values.values())
         for key, count in values.items():
-            writer.writerow((dimension, key, count, _cell(_share(count, denominator))))
+            writer.writerow(tuple(map(_cell, (dimension, key, count, _share(count, denominator)))))
     return out.getvalue()

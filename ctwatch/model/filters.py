@@ -10,6 +10,37 @@ from typing import Optional
 _L4, _STATE, _SRC, _DST, _DPORT = 0, 2, 3, 4, 5
 
 PROTOCOLS = ("tcp", "udp", "udplite", "icmp", "icmpv6", "sctp", "dccp", "gre", "unknown")
+# Every state name the kernel prints (tcp, sctp, dccp; LISTEN from 2.4's tcp table).
+STATES = [
+    "NONE",
+    "SYN_SENT",
+    "SYN_RECV",
+    "ESTABLISHED",
+    "FIN_WAIT",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "TIME_WAIT",
+    "CLOSE",
+    "SYN_SENT2",
+    "LISTEN",
+    "CLOSED",
+    "COOKIE_WAIT",
+    "COOKIE_ECHOED",
+    "SHUTDOWN_SENT",
+    "SHUTDOWN_RECD",
+    "SHUTDOWN_ACK_SENT",
+    "HEARTBEAT_SENT",
+    "HEARTBEAT_ACKED",
+    "REQUEST",
+    "RESPOND",
+    "PARTOPEN",
+    "OPEN",
+    "CLOSEREQ",
+    "CLOSING",
+    "TIMEWAIT",
+    "IGNORE",
+    "INVALID",
+]
 
 
 def parse_network(text: str):
@@ -31,6 +62,12 @@ class Filter:
     dport: frozenset = frozenset()
     # Address keys repeat across thousands of rows: decide each distinct one only once.
     _memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # Ports as the kernel prints them: a row's port is compared as bytes, never converted
+    # (a hostile 5,000-digit "port" would make int() raise).
+    _port_keys: frozenset = field(default=frozenset(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_port_keys", frozenset(str(p).encode() for p in self.dport))
 
     @classmethod
     def build(
@@ -46,18 +83,23 @@ class Filter:
             return None
         ports = set()
         for p in dport or ():
-            if not str(p).isdigit() or not 0 <= int(p) <= 65535:
-                raise ValueError(f"not a port number: {p!r}")
+            p = str(p).strip()
+            if not (p.isascii() and p.isdigit() and len(p) <= 5 and int(p) <= 65535):
+                raise ValueError(f"not a port number (0-65535): {p!r}")
             ports.add(int(p))
         protos = {p.lower() for p in proto or ()}
         for p in protos:
             if p not in PROTOCOLS:
                 raise ValueError(f"unknown protocol {p!r} (one of {', '.join(PROTOCOLS)})")
+        states = {s.strip().upper() for s in state or ()}
+        for s in states:
+            if s not in STATES:
+                raise ValueError(f"unknown state {s!r} (one of {' '.join(STATES)})")
         return cls(
             src=tuple(parse_network(s) for s in src or ()),
             dst=tuple(parse_network(d) for d in dst or ()),
             proto=frozenset(protos),
-            state=frozenset(s.upper() for s in state or ()),
+            state=frozenset(states),
             dport=frozenset(ports),
         )
 
@@ -90,7 +132,7 @@ class Filter:
             return False
         if self.state and row[_STATE].decode() not in self.state:
             return False
-        if self.dport and (not row[_DPORT] or int(row[_DPORT]) not in self.dport):
+        if self.dport and row[_DPORT] not in self._port_keys:
             return False
         if self.src and not self._addr_in(row[_SRC], self.src, "s"):
             return False

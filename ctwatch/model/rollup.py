@@ -50,6 +50,14 @@ _NAT_RE = re.compile(
 )
 
 
+def _address(raw: bytes):
+    """The address in its usual form, or None for bytes that are not an address."""
+    try:
+        return str(ipaddress.ip_address(raw.decode("ascii")))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 @dataclass(frozen=True)
 class NatAddress:
     """One translated source address: how many entries use it, and which ports."""
@@ -76,17 +84,22 @@ def snat_view(chunks: Iterable[bytes]) -> list:
         for l4, osrc, _odst, _rsrc, rdst, rdport in _NAT_RE.findall(chunk):
             if rdst == osrc:
                 continue
+            if rdport and (len(rdport) > 5 or int(rdport) > 65535):
+                continue  # not a port: a damaged or hostile line is not a translation
             key = (rdst, l4)
             entries[key] += 1
             if rdport:
                 ports.setdefault(key, set()).add(int(rdport))
     out = []
     for (addr, l4), n in entries.most_common():
+        address = _address(addr)
+        if address is None:
+            continue
         used = ports.get((addr, l4), ())
         out.append(
             NatAddress(
-                address=str(ipaddress.ip_address(addr.decode())) if addr else "?",
-                proto=l4.decode(),
+                address=address,
+                proto=l4.decode("ascii"),
                 entries=n,
                 ports=len(used),
                 port_min=min(used) if used else 0,
