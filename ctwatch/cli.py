@@ -214,6 +214,8 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         print(json.dumps({**snapshot_json(snap, args.top, text), **extras}, indent=2))
     else:
         sys.stdout.write(human_summary(snap, args.top, text))
+    for problem in snap.errors:  # each refused or unreadable counter: one line
+        print(f"ctwatch: {problem}", file=sys.stderr)
     if snap.table is None:
         print(f"ctwatch: table not read: {snap.table_error}", file=sys.stderr)
     return EXIT_OK
