@@ -272,6 +272,7 @@ class Monitor(PlaybackMixin):
             source_label=self.source.label,
             incident=incident,
             replay=self._replay_position(),
+            record_error=self.record_error,
         )
         self._watch_health(sample, now)
         return sample
