@@ -202,3 +202,36 @@ def test_fifo_table_problem_does_not_block(tmp_path):
     assert problem and "is a FIFO" in problem
     with pytest.raises(SourceError, match="is a FIFO"):
         _in_thread(lambda: next(iter(src.table_chunks())), os.path.join(root, TABLE))
+
+
+MEMORY_PROBE = """
+import resource
+from ctwatch.model.snapshot import take_snapshot
+from ctwatch.sources.base import Counters, Source
+
+with open("/proc/self/statm") as f:
+    used = int(f.read().split()[0]) * resource.getpagesize()
+limit = used + (150 << 20)
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+LINE = ("ipv4 2 udp 17 29 src=10.{a}.{b}.{c} dst=10.9.{b}.{c} sport=1 dport=2 [UNREPLIED] "
+        "src=10.9.{b}.{c} dst=10.{a}.{b}.{c} sport=2 dport=1 mark=0 use=1\\n")
+
+class Huge(Source):
+    name = label = "huge"
+    def read_counters(self):
+        return Counters(count=1, max=10)
+    def table_chunks(self):
+        for a in range(256):
+            yield "".join(
+                LINE.format(a=a, b=b, c=c) for b in range(256) for c in range(256)
+            ).encode()
+
+snap = take_snapshot(Huge())
+print(snap.count, snap.table_error)
+"""
+
+
+def test_running_out_of_memory_in_a_scan_is_one_line():
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.decode().startswith("1 the table is too big"), done.stdout
