@@ -142,3 +142,19 @@ def test_a_refused_file_is_reported_even_when_its_fallback_answers(tmp_path):
     c = counters(root)
     assert c.buckets == 262144  # /sys/module/nf_conntrack/parameters/hashsize
     assert len([e for e in c.errors if "'-8'" in e]) == 1, c.errors
+
+
+@pytest.mark.parametrize(
+    "text,why",
+    [
+        (str(2**70), "above"),
+        (str(2**32), "above"),
+        ("9" * 5000, "above"),
+        ("-1", "not a plain decimal"),
+        ("4_25", "not a plain decimal"),
+    ],
+)
+def test_the_reason_names_what_is_wrong(tmp_path, text, why):
+    root = tree(tmp_path, **{f"{NF}/nf_conntrack_count": text})
+    (error,) = [e for e in counters(root).errors if "nf_conntrack_count" in e]
+    assert why in error, error

@@ -13,9 +13,10 @@ U64_MAX = 2**64 - 1
 SHOWN_CHARS = 40  # of a refused value, in an error line
 
 # ASCII only: Python's int() also takes "4_25", "+5", " ٤٢ " (Arabic-Indic digits), which no
-# kernel prints. At most 20 digits, so int() never sees a 5000-digit string.
-_DECIMAL = re.compile(r"[0-9]{1,20}")
-_HEX = re.compile(r"[0-9a-fA-F]{1,16}")
+# kernel prints. More than 20 digits is out of range before int() sees a 5000-digit string.
+_DECIMAL = re.compile(r"[0-9]+")
+_MAX_DIGITS = 20
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _SPACE = " \t\n\r\x0b\x0c"  # str.strip() would also eat \x1c-\x1f and Unicode spaces
 
 
@@ -35,20 +36,18 @@ def parse_uint(text: str, limit: int = U32_MAX) -> int:
     body = text.strip(_SPACE)
     if not _DECIMAL.fullmatch(body):
         raise RefusedValue(f"{shown(body)} is not a plain decimal number")
-    value = int(body)
-    if value > limit:
+    if len(body) > _MAX_DIGITS or int(body) > limit:
         raise RefusedValue(f"{shown(body)} is above {limit:,}, more than a kernel can hold")
-    return value
+    return int(body)
 
 
 def parse_hex(token: str, limit: int = U32_MAX) -> int:
     """One per-CPU stats column (`%08x`); RefusedValue for signs, `0x`, `_` or overflow."""
     if not _HEX.fullmatch(token):
         raise RefusedValue(f"{shown(token)} is not hexadecimal")
-    value = int(token, 16)
-    if value > limit:
+    if len(token) > _MAX_DIGITS or int(token, 16) > limit:
         raise RefusedValue(f"{shown(token)} is above {limit:,}")
-    return value
+    return int(token, 16)
 
 
 def check_uint(value, limit: int = U32_MAX) -> int:
