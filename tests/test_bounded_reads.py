@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ctwatch.sources.base import SourceError
+from ctwatch.sources.reads import TableLimits, bounded, command_chunks, file_chunks, table_limits
 from ctwatch.sources.select import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,3 +236,67 @@ def test_running_out_of_memory_in_a_scan_is_one_line():
     done = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert done.stdout.decode().startswith("1 the table is too big"), done.stdout
+
+
+LINE = (
+    b"ipv4     2 udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 [UNREPLIED] "
+    b"src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 mark=0 zone=0 use=2\n"
+)
+
+
+def test_a_real_table_in_page_sized_chunks_passes_whole():
+    # cat from procfs writes one 4 KiB page at a time; thousands of pieces, none cut.
+    page = LINE * (4096 // len(LINE))
+    pieces = [page[i : i + 4096] for i in range(0, len(page), 4096)] * 20_000
+    out = bounded(iter(pieces), "t", table_limits(262144, 100))
+    assert sum(len(c) for c in out) == len(page) * 20_000
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n" + LINE])
+def test_a_long_run_without_newline_stops_across_small_chunks(tail):
+    pieces = [LINE * 3] + [b"x" * 1000] * 100 + [tail]
+    with pytest.raises(SourceError, match=f"line runs past 64 KiB .*from byte {len(LINE) * 3}"):
+        b"".join(bounded(iter(pieces), "t", table_limits(262144, 100)))
+
+
+def test_byte_cap_names_the_max():
+    pieces = iter([LINE * 1000] * 10**6)
+    limits = TableLimits(1 << 20, 60.0, "larger than max 5 entries could be")
+    with pytest.raises(SourceError, match="read stopped at 1 MiB: larger than max 5 entries"):
+        for _ in bounded(pieces, "conntrack table", limits):
+            pass
+
+
+def test_deadline_stops_a_slow_endless_source():
+    def slow():
+        while True:
+            time.sleep(0.05)
+            yield LINE
+
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="reading took over 0.3 s"):
+        for _ in bounded(slow(), "t", TableLimits(1 << 30, 0.3, "")):
+            pass
+    assert time.monotonic() - started < 10
+
+
+def test_deadline_stops_a_trickling_child():
+    code = "import time\nwhile True:\n print('x', flush=True); time.sleep(0.05)"
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="reading took over 1 s"):
+        b"".join(command_chunks([sys.executable, "-c", code], "t", deadline=1.0))
+    assert time.monotonic() - started < 10
+
+
+def test_limits_are_generous_for_a_real_million_entry_table():
+    limits = table_limits(1_048_576, 1_000_000)
+    assert limits.byte_cap >= 1_048_576 * 400 * 5  # lines are 150-400 bytes
+    assert limits.deadline >= 60 and table_limits(None, None).byte_cap == 1 << 30
+    assert table_limits(0, 10).byte_cap == 64 << 20  # max 0 = no limit: from the count
+
+
+def test_a_virtual_file_is_read_whole_through_cat():
+    with open("/proc/self/mountinfo", "rb") as f:
+        assert os.fstat(f.fileno()).st_size == 0
+    data = b"".join(file_chunks("/proc/self/mountinfo", "mountinfo"))
+    assert data.count(b"\n") > 1

@@ -159,15 +159,18 @@ def bounded(chunks: Iterator[bytes], what: str, limits: TableLimits) -> Iterator
                 raise SourceError(
                     f"{what} read stopped at {human_size(limits.byte_cap)}: {limits.why}"
                 )
+            start = total - len(chunk) - run  # where the pending line began
             first = chunk.find(b"\n")
             if first < 0:
                 run += len(chunk)
+            elif run + first > TABLE_LINE_CAP:
+                run += first  # the line ending here was too long
             else:
-                run = max(run + first, len(chunk) - chunk.rfind(b"\n") - 1)
+                run = len(chunk) - chunk.rfind(b"\n") - 1
             if run > TABLE_LINE_CAP:
                 raise SourceError(
                     f"{what}: a line runs past {human_size(TABLE_LINE_CAP)} without a newline "
-                    f"(byte {total - run:,}): not a conntrack table"
+                    f"(from byte {start:,}): not a conntrack table"
                 )
             if time.monotonic() > give_up:
                 raise SourceError(_too_slow(what, limits.deadline))
