@@ -293,6 +293,9 @@ def test_limits_are_generous_for_a_real_million_entry_table():
     assert limits.byte_cap >= 1_048_576 * 400 * 5  # lines are 150-400 bytes
     assert limits.deadline >= 60 and table_limits(None, None).byte_cap == 1 << 30
     assert table_limits(0, 10).byte_cap == 64 << 20  # max 0 = no limit: from the count
+    # A max lowered under a full table evicts nothing: the count then sizes the read.
+    assert table_limits(1000, 1_000_000).byte_cap == limits.byte_cap * 1_000_000 // 1_048_576
+    assert "1,000,000 entries (the count)" in table_limits(1000, 1_000_000).why
 
 
 def test_a_virtual_file_is_read_whole_through_cat():

@@ -47,16 +47,17 @@ class TableLimits:
 
 
 def table_limits(maximum: Optional[int], count: Optional[int]) -> TableLimits:
-    """Caps derived from the max (0 = no limit: from the count), with a wide margin.
+    """Caps derived from the max, or the count when it is higher (a max lowered under a
+    full table does not evict entries; 0 means no limit), with a wide margin.
 
     A real entry line is 150-400 bytes, so TABLE_BYTES_PER_ENTRY x TABLE_MARGIN leaves a
     5-10x margin over a full table: a legit table is never cut, and a file that keeps
     going (a sparse 50 GB file, a runaway child) stops at a size derived from its max.
     """
-    if maximum:
+    if maximum and maximum >= (count or 0):
         entries, why = maximum, f"larger than max {maximum:,} entries could be"
     elif count is not None:
-        entries, why = count, f"larger than {count:,} entries could be"
+        entries, why = count, f"larger than {count:,} entries (the count) could be"
     else:
         return TableLimits(TABLE_UNKNOWN_CAP, TABLE_DEADLINE, "and neither count nor max is known")
     cap = max(TABLE_MIN_CAP, entries * TABLE_BYTES_PER_ENTRY * TABLE_MARGIN)
