@@ -252,6 +252,8 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         say("; ".join(snap.problems) or "no conntrack data")
         return EXIT_NO_SOURCE
     print_once(args, snap, filt, extras)
+    for problem in snap.errors:  # each refused or unreadable counter: one line
+        say(problem)
     if snap.table is None:
         say(f"table not read: {snap.table_error}")
     return EXIT_OK

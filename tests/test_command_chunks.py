@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from ctwatch.sources.base import SourceError, command_chunks
+from ctwatch.sources.base import SourceError
+from ctwatch.sources.reads import command_chunks
 
 
 def test_large_stderr_does_not_block_stdout():

@@ -204,7 +204,7 @@ def test_non_numeric_count_is_an_error_line(tmp_path):
     K.write(root, f"{K.NF}/nf_conntrack_count", "lots\n")
     c = open_source("auto", root).read_counters()
     assert c.count is None
-    assert any("does not hold a number" in e for e in c.errors)
+    assert any("is not a plain decimal number" in e for e in c.errors)
 
 
 def test_a_timeout_that_vanished_after_listing_is_skipped(tmp_path):

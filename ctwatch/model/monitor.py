@@ -251,7 +251,9 @@ class Monitor(PlaybackMixin):
             incident = IncidentView()
         self._record(snap, source, scanned)
         drops = drop_rate(rates) or 0.0
-        known = [(t, v) for t, v in self.history.window(120.0) if v is not None]
+        # No trend on an unknown (refused) count: the last good one may be long stale.
+        window = self.history.window(120.0) if count is not None else ()
+        known = [(t, v) for t, v in window if v is not None]
         self.polls += 1
         sample = Sample(
             seq=self.polls,
@@ -270,6 +272,7 @@ class Monitor(PlaybackMixin):
             source_label=self.source.label,
             incident=incident,
             replay=self._replay_position(),
+            record_error=self.record_error,
         )
         self._watch_health(sample, now)
         return sample

@@ -8,7 +8,7 @@ from typing import Optional
 from ctwatch.model.monitor_io import StoppableSource
 from ctwatch.model.recorded import scan_to_record
 from ctwatch.model.snapshot import Snapshot
-from ctwatch.sources.base import Counters
+from ctwatch.sources.base import Counters, SourceError
 
 log = logging.getLogger("ctwatch")
 
@@ -56,8 +56,12 @@ class PlaybackMixin:
                 table=table,
                 scan=scan,
             )
-            self.recorder.flush()
+            self.recorder.flush()  # every poll: a full disk shows at once, not at quit
         except Exception as exc:  # a full disk stops the recording, not the monitor
-            log.exception("recording")
-            self.record_error = f"recording stopped: {exc}"
-            self.recorder = None
+            if isinstance(exc, SourceError):  # logged with the sample's other problems
+                self.record_error = str(exc)
+            else:
+                log.exception("recording")
+                self.record_error = f"recording stopped: {exc.__class__.__name__}: {exc}"
+            recorder, self.recorder = self.recorder, None
+            recorder.close()  # never raises; frees the file

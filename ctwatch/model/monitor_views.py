@@ -128,9 +128,12 @@ class Sample:
     source_label: str
     incident: IncidentView = field(default_factory=IncidentView)
     replay: Optional[tuple] = None  # (frame index, frames) when playing a recording
+    record_error: Optional[str] = None  # why --record stopped; stays shown from then on
 
     @property
     def problems(self) -> tuple:
-        out = list(self.snapshot.errors) if self.snapshot else []
+        # A failed recording first: the panels repeat a table error, nothing repeats it.
+        out = [self.record_error] if self.record_error else []
+        out += list(self.snapshot.errors) if self.snapshot else []
         out += [p for p in (self.table_error, self.error) if p]
         return tuple(dict.fromkeys(out))  # a vanished namespace fails both reads alike

@@ -73,6 +73,8 @@ def take_snapshot(
                 )
         except SourceError as exc:
             table_error = str(exc)
+        except MemoryError:  # the partial counts are freed as this unwinds; go on
+            table_error = "the table is too big to scan in the memory ctwatch may use"
     return Snapshot(
         source=source.name,
         label=source.label,

@@ -6,8 +6,10 @@ import shutil
 from collections.abc import Iterator
 from typing import Optional
 
-from ctwatch.sources.base import Counters, Source, SourceError, command_chunks
+from ctwatch.sources.base import Counters, Source, SourceError
 from ctwatch.sources.procfs import MODERN, ProcSource
+from ctwatch.sources.reads import bounded, command_chunks, command_text, table_limits
+from ctwatch.sources.values import U64_MAX, RefusedValue, parse_uint
 
 
 def parse_conntrack_stats(text: str) -> dict:
@@ -16,8 +18,12 @@ def parse_conntrack_stats(text: str) -> dict:
     for line in text.splitlines():
         for token in line.split():
             key, sep, value = token.partition("=")
-            if sep and key != "cpu" and value.isdigit():
-                totals[key] = totals.get(key, 0) + int(value)
+            if sep and key != "cpu":
+                try:
+                    number = parse_uint(value, U64_MAX)
+                except RefusedValue:
+                    continue  # not a counter (conntrack prints a few words too)
+                totals[key] = totals.get(key, 0) + number
     return totals
 
 
@@ -30,9 +36,16 @@ class ConntrackSource(Source):
         self.binary = binary or shutil.which("conntrack") or "conntrack"
         self.label = "conntrack -L"
         self._proc = ProcSource(root, MODERN)
+        self._sizes: Optional[tuple] = None  # (max, count) last read: caps the table read
 
     def table_chunks(self) -> Iterator[bytes]:
-        return command_chunks([self.binary, "-L", "-o", "extended"], "conntrack -L")
+        if self._sizes is None:
+            self.read_counters()
+        limits = table_limits(*self._sizes)
+        argv = [self.binary, "-L", "-o", "extended"]
+        return bounded(
+            command_chunks(argv, "conntrack -L", deadline=limits.deadline), "conntrack -L", limits
+        )
 
     def table_problem(self) -> Optional[str]:
         if shutil.which(self.binary) is None:
@@ -45,23 +58,20 @@ class ConntrackSource(Source):
         errors = list(from_proc.errors)
         if not stats:
             try:
-                text = b"".join(command_chunks([self.binary, "-S"], "conntrack -S")).decode(
-                    "ascii", "replace"
-                )
-                stats = parse_conntrack_stats(text)
+                stats = parse_conntrack_stats(command_text([self.binary, "-S"], "conntrack -S"))
                 errors = [e for e in errors if "stats" not in e]
             except SourceError as exc:
                 errors.append(str(exc))
         count = from_proc.count
         if count is None:
             try:
-                text = (
-                    b"".join(command_chunks([self.binary, "-C"], "conntrack -C")).decode().strip()
-                )
-                count = int(text)
+                count = parse_uint(command_text([self.binary, "-C"], "conntrack -C"))
                 errors = [e for e in errors if "count" not in e]
-            except (SourceError, ValueError) as exc:
+            except SourceError as exc:
                 errors.append(str(exc))
+            except RefusedValue as exc:
+                errors.append(f"conntrack -C: {exc}; treated as unknown")
+        self._sizes = (from_proc.max, count)
         return Counters(
             count=count,
             max=from_proc.max,

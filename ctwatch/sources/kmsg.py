@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import stat
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
 
-from ctwatch.sources.base import explain_oserror, under
+from ctwatch.sources.base import SourceError, explain_oserror, under
+from ctwatch.sources.reads import open_checked, read_bytes, read_text
 
 # All kernel generations: `ip_conntrack: table full, dropping packet.` (2.4),
 # `nf_conntrack: table full, dropping packet` (2.6-6.x, printed twice-prefixed by kernels
@@ -35,6 +37,8 @@ DMESG_ISO_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)[,.](\d+)([+-]\d\d:
 
 RECORD_BUFFER = 16384  # a /dev/kmsg read() needs room for one whole record (8 KiB max)
 MAX_RECORDS_PER_POLL = 20000  # a log flood must not stall the caller's loop
+KMSG_DEVICE = (1, 11)  # /dev/kmsg's major:minor; anything else (a link to /dev/zero) is refused
+FILE_CAP = 32 << 20  # a regular file standing in for /dev/kmsg: the kernel's largest buffer
 DMESG_TIMEOUT = 10.0
 KERN_FACILITY = 0
 
@@ -244,14 +248,14 @@ class KernelLog:
     # -- /dev/kmsg -----------------------------------------------------------------------
     def _open(self) -> bool:
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = open_checked(self.path, device=KMSG_DEVICE)
+            self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
         except OSError as exc:
             self._kmsg_problem = "kernel log: " + explain_oserror(self.path, exc, "/dev/kmsg")
             return False
-        try:
-            self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        except OSError:
-            self._regular = False
+        except SourceError as exc:
+            self._kmsg_problem = f"kernel log: {exc}"
+            return False
         self._fd = fd
         self.via = self.path
         self.problem = None
@@ -265,7 +269,7 @@ class KernelLog:
         if self._regular:
             return self._file_records(boot_wall)
         records = []
-        while len(records) < MAX_RECORDS_PER_POLL:
+        for _ in range(MAX_RECORDS_PER_POLL):  # reads, not records: unparsable ones count too
             try:
                 data = os.read(self._fd, RECORD_BUFFER)
             except BlockingIOError:
@@ -298,18 +302,15 @@ class KernelLog:
 
     def _file_records(self, boot_wall: float) -> list:
         try:
-            os.lseek(self._fd, 0, os.SEEK_SET)
-            chunks = []
-            while True:
-                data = os.read(self._fd, 1 << 20)
-                if not data:
-                    break
-                chunks.append(data)
+            data = read_bytes(self.path, FILE_CAP)  # re-read whole: the stand-in may grow
         except OSError as exc:
             self.problem = "kernel log: " + explain_oserror(self.path, exc, "/dev/kmsg")
             return []
+        except SourceError as exc:
+            self.problem = f"kernel log: {exc}"
+            return []
         records = []
-        for line in b"".join(chunks).decode("utf-8", "replace").splitlines():
+        for line in data.decode("utf-8", "replace").splitlines():
             if not line or line[0] == " ":
                 continue
             record = self._record(line, boot_wall)
@@ -384,10 +385,10 @@ class KernelLog:
 
 def _uptime(path: str) -> float:
     try:
-        with open(path, encoding="ascii") as f:
-            return float(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
+        seconds = float(read_text(path).split()[0])
+    except (OSError, SourceError, ValueError, IndexError):
         return 0.0  # no clue: times stay boot-relative offsets from the epoch
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
 
 
 def _live_boottime() -> float:

@@ -62,7 +62,9 @@ class NetnsSource(Source):
     def __init__(self, name: str, root: str = "/") -> None:
         path = netns_path(root, name)
         try:
-            self._fd = os.open(path, os.O_RDONLY)
+            # O_NONBLOCK: a FIFO planted at the path must not hang the open; setns then
+            # refuses any fd that is not a namespace.
+            self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             raise SourceError(
                 f"network namespace {name!r} not found ({path})"

@@ -7,21 +7,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Optional
 
-from ctwatch.sources.base import (
-    Counters,
-    Source,
-    SourceError,
-    Tunables,
-    explain_oserror,
+from ctwatch.sources.base import Counters, Source, SourceError, Tunables, explain_oserror, under
+from ctwatch.sources.reads import (
+    LARGE_CAP,
     file_chunks,
+    open_checked,
     read_int,
     read_text,
-    under,
+    table_limits,
 )
 from ctwatch.sources.stats import StatsError, parse_stats
+from ctwatch.sources.values import RefusedValue, parse_uint
 
 NF = "/proc/sys/net/netfilter"
 TIMEOUT_PREFIX = "nf_conntrack_"
+MAX_TIMEOUT_FILES = 200  # a kernel has about 30; a hostile tree could hold millions
+SLAB_OBJSIZE_MAX = 65536  # bytes per entry: 256-400 in practice
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class ProcSource(Source):
         self.pid = pid
         # net_dir replaces /proc/net (a netns reader thread uses /proc/thread-self/net).
         self.net_dir = net_dir or (f"/proc/{pid}/net" if pid else "/proc/net")
+        self._sizes: Optional[tuple] = None  # (max, count) last read: caps the table read
         self.name = layout.name
         where = f"pid {pid}" if pid else ""
         self.label = self._path(self._net(layout.table)) + (f" ({where})" if where else "")
@@ -96,24 +98,31 @@ class ProcSource(Source):
         return self._path(self._net(self.layout.table))
 
     def table_chunks(self) -> Iterator[bytes]:
-        return file_chunks(self.table_path, "conntrack table")
+        if self._sizes is None:
+            self.read_counters()
+        maximum, count = self._sizes
+        return file_chunks(self.table_path, "conntrack table", table_limits(maximum, count))
 
     def table_problem(self) -> Optional[str]:
         # Opening is enough to learn about ENOENT/EACCES; no need to read 40 MB.
         try:
-            with open(self.table_path, "rb"):
-                return None
+            os.close(open_checked(self.table_path))
         except OSError as exc:
             return explain_oserror(self.table_path, exc, "conntrack table")
+        except SourceError as exc:
+            return str(exc)
+        return None
 
     def read_counters(self) -> Counters:
         errors = []
         stats: dict = {}
         stats_path = self._path(self._net(self.layout.stats))
         try:
-            stats = parse_stats(read_text(stats_path))
+            stats = parse_stats(read_text(stats_path, LARGE_CAP))
         except OSError as exc:
             errors.append(explain_oserror(stats_path, exc, "conntrack stats"))
+        except SourceError as exc:
+            errors.append(str(exc))
         except StatsError as exc:
             errors.append(f"{stats_path}: {exc}")
         count = None
@@ -121,16 +130,21 @@ class ProcSource(Source):
             count = stats.get("entries")
         else:
             count = self._first_int((self.layout.count,), errors)
+        maximum = self._first_int(self.layout.max, errors)
+        self._sizes = (maximum, count)
         return Counters(
             count=count,
-            max=self._first_int(self.layout.max, errors),
+            max=maximum,
             buckets=self._first_int(self.layout.buckets, errors, quiet=True),
             stats=stats,
             errors=tuple(errors),
         )
 
     def _first_int(self, paths: tuple, errors: list, quiet: bool = False) -> Optional[int]:
+        """The first file that holds a number. A missing or unreadable one is quiet when a
+        later one answers (or `quiet`); a refused one (a FIFO, `-1`) is always reported."""
         first_error = None
+        refused = False
         for p in paths:
             path = self._path(p)
             try:
@@ -138,8 +152,10 @@ class ProcSource(Source):
             except OSError as exc:
                 first_error = first_error or explain_oserror(path, exc)
             except SourceError as exc:
-                first_error = first_error or str(exc)
-        if first_error and not quiet:
+                if not refused:  # one line, even when every fallback is refused too
+                    errors.append(str(exc))
+                refused = True
+        if first_error and not quiet and not refused:
             errors.append(first_error)
         return None
 
@@ -147,18 +163,25 @@ class ProcSource(Source):
         timeouts = {}
         errors = []
         tdir = self._path(self.layout.timeouts_dir)
+        names = []
         try:
-            names = sorted(n for n in os.listdir(tdir) if "timeout" in n)
+            with os.scandir(tdir) as listing:
+                for entry in listing:
+                    if "timeout" in entry.name:
+                        names.append(entry.name)
+                        if len(names) >= MAX_TIMEOUT_FILES:
+                            break
         except OSError as exc:
-            names = []
             errors.append(explain_oserror(tdir, exc))
-        for n in names:
+        for n in sorted(names):
             try:
                 timeouts[n.replace(TIMEOUT_PREFIX, "").replace("ip_conntrack_", "")] = read_int(
                     os.path.join(tdir, n)
                 )
-            except (OSError, SourceError):
+            except OSError:
                 continue  # a timeout we cannot read is simply not shown
+            except SourceError as exc:
+                errors.append(str(exc))  # one we refuse (a FIFO, `-1`) is said
         return Tunables(
             timeouts=timeouts, slab_objsize=self._slab_objsize(errors), errors=tuple(errors)
         )
@@ -166,16 +189,21 @@ class ProcSource(Source):
     def _slab_objsize(self, errors: list) -> Optional[int]:
         path = self._path("/proc/slabinfo")
         try:
-            text = read_text(path)
+            text = read_text(path, LARGE_CAP)
         except OSError:
             return None  # root only; the advice falls back to a typical size
+        except SourceError as exc:
+            errors.append(str(exc))
+            return None
         for line in text.splitlines():
             parts = line.split()
             if parts and parts[0] in ("nf_conntrack", "ip_conntrack") and len(parts) > 3:
                 try:
-                    return int(parts[3])
-                except ValueError:
-                    errors.append(f"{path}: unexpected {parts[0]} line")
+                    size = parse_uint(parts[3], SLAB_OBJSIZE_MAX)
+                except RefusedValue as exc:
+                    errors.append(f"{path}: {parts[0]} object size {exc}; treated as unknown")
+                    return None
+                return size or None
         return None
 
 

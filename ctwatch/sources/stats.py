@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from ctwatch.sources.values import RefusedValue, parse_hex
+
 
 class StatsError(ValueError):
     """The stats file is not in the header-plus-hex-rows format."""
@@ -18,18 +22,22 @@ def parse_stats(text: str) -> dict:
     if not lines:
         raise StatsError("stats file is empty")
     header = lines[0].split()
-    if not header or any(not _is_name(h) for h in header):
+    if not header or any(not is_counter_name(h) for h in header):
         raise StatsError(f"stats file has no header row: {lines[0][:60]!r}")
     totals = dict.fromkeys(header, 0)
     rows = 0
-    for line in lines[1:]:
+    for row, line in enumerate(lines[1:], 1):
         values = line.split()
         if len(values) != len(header):
             raise StatsError(f"stats row has {len(values)} columns, header has {len(header)}")
-        try:
-            numbers = [int(v, 16) for v in values]
-        except ValueError:
-            raise StatsError(f"stats row is not hexadecimal: {line[:60]!r}") from None
+        numbers = []
+        for name, token in zip(header, values):
+            try:
+                numbers.append(parse_hex(token))
+            except RefusedValue as exc:
+                # One impossible value (`-1`, `0x1`) makes the whole file suspect: every
+                # counter is unknown rather than some of them wrong.
+                raise StatsError(f"stats row {row}, column {name[:40]}: {exc}") from None
         for name, value in zip(header, numbers):
             if name == "entries":
                 totals[name] = value
@@ -41,5 +49,9 @@ def parse_stats(text: str) -> dict:
     return totals
 
 
-def _is_name(token: str) -> bool:
-    return token.replace("_", "").isalpha()
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # ASCII: str.isalpha() takes any script
+
+
+def is_counter_name(token) -> bool:
+    """A stats column name as the kernel prints them (`insert_failed`)."""
+    return isinstance(token, str) and _NAME.fullmatch(token) is not None
