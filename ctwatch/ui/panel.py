@@ -9,8 +9,7 @@ from typing import Optional
 from ctwatch.model.monitor_views import Panel
 from ctwatch.ui import cells
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.navigation import PanelTable
-from ctwatch.ui.tables import cursor_key, sync_rows
+from ctwatch.ui.tables import PanelTable, cursor_key, sync_rows
 
 TITLES = {
     "state": "States",
@@ -56,22 +55,23 @@ class BreakdownPanel(PanelTable):
         self.panel, self.note, self.ellipsis = panel, note, ellipsis
         self._fill()
 
-    def _set_columns(self, columns: tuple, widths: tuple) -> Optional[str]:
-        """Rebuild the columns when they change; returns the row the cursor was on."""
+    def followable(self, key: Optional[str]) -> bool:
+        return key is not None and not key.startswith(NOTE_KEY)
+
+    def _set_columns(self, columns: tuple, widths: tuple) -> None:
         if (columns, widths) == (self._columns, self._widths):
-            return None
-        keep = cursor_key(self)
+            return
         self._columns, self._widths = columns, widths
-        self.clear(columns=True)
+        with self.placing():  # clear() puts the cursor on row 0: not the operator's move
+            self.clear(columns=True)
         for column, width in zip(columns, widths):
             self.add_column("", key=column, width=width)
-        return keep
 
     def _fill(self) -> None:
         panel = self.panel
         inner = max(4, self.size.width - 1)  # content width less the scrollbar
         if panel is None or not panel.rows:
-            self.border_subtitle = ""
+            self.set_summary()
             if panel is None:
                 note = self.note
             else:
@@ -89,10 +89,13 @@ class BreakdownPanel(PanelTable):
                 columns, numbers = candidate, width
                 break
         key_width = max(4, inner - numbers)
-        keep = self._set_columns(columns, tuple(WIDTHS.get(c, key_width) for c in columns))
+        self._set_columns(columns, tuple(WIDTHS.get(c, key_width) for c in columns))
         more = panel.distinct - len(panel.rows)
         top = f" (top {len(panel.rows)})" if more > 0 else ""
-        self.border_subtitle = f"{fmt.count(panel.distinct)}{top} by {panel.sort}"
+        self.set_summary(
+            f"{fmt.count(panel.distinct)}{top} by {panel.sort}",
+            f"{fmt.count(panel.distinct)} by {panel.sort}",
+        )
         rows = []
         for row in panel.rows:
             changed = bool(row.delta)
@@ -115,8 +118,6 @@ class BreakdownPanel(PanelTable):
                 sort_key=lambda pair: (-pair[0].sort_key, pair[1].sort_key),
                 order="count",
             )
-        if keep is not None and keep in self.rows:
-            self.move_cursor(row=self.get_row_index(keep), animate=False)
 
     def resort(self, sort: str) -> None:
         """Show the rows on screen in the new order at once; the monitor's next view
