@@ -19,7 +19,8 @@ TITLES = {
     "dport": "Destination ports",
 }
 NOTE_KEY = "\0note"
-# Column sets by width: numbers need 9 (count), 7 (share) and 8 (change) cells.
+# Column sets by width: numbers get 9 (count), 7 (share) and 8 (change) cells, more when
+# the keys leave room for a longer number in full; else it is abbreviated (1.0M), never cut.
 WIDTHS = {"count": 9, "share": 7, "delta": 8}
 MODES = (
     (("key", "count", "share", "delta"), 24),
@@ -27,6 +28,38 @@ MODES = (
     (("key", "count"), 9),
 )
 MIN_KEY = 9
+
+
+def number_widths(columns: tuple, key_width: int, panel: Panel) -> dict:
+    """Each number column's width: its base, grown to its longest full number while the
+    keys still fit whole in what is left; or narrowed to the abbreviated numbers (1.0M)
+    when that lets every key fit whole (an address is never worth less than a count)."""
+    widths = {c: WIDTHS[c] for c in columns if c in WIDTHS}
+    spare = key_width - max(len(r.key) for r in panel.rows)
+    deltas = [r.delta for r in panel.rows if r.delta]
+    longest = {
+        "count": max(len(fmt.count(r.count)) for r in panel.rows),
+        "delta": max((len(fmt.signed(d)) for d in deltas), default=0),
+    }
+    shortest = {
+        "count": max(len(fmt.compact(r.count)) for r in panel.rows),
+        "delta": max((len(fmt.compact(d, "+")) for d in deltas), default=0),
+    }
+    numbers = [c for c in ("count", "delta") if c in widths]
+    if spare < 0:
+        narrow = {c: min(widths[c], 1 + shortest[c]) for c in numbers}
+        if sum(widths[c] - narrow[c] for c in numbers) >= -spare:
+            for column in numbers:
+                take = min(widths[column] - narrow[column], -spare)
+                widths[column] -= take
+                spare += take
+        return widths
+    for column in numbers:
+        grow = 1 + longest[column] - widths[column]
+        if 0 < grow <= spare:
+            widths[column] += grow
+            spare -= grow
+    return widths
 
 
 class BreakdownPanel(PanelTable):
@@ -89,22 +122,26 @@ class BreakdownPanel(PanelTable):
                 columns, numbers = candidate, width
                 break
         key_width = max(4, inner - numbers)
-        self._set_columns(columns, tuple(WIDTHS.get(c, key_width) for c in columns))
+        widths = number_widths(columns, key_width, panel)
+        key_width -= sum(widths.values()) - numbers
+        self._set_columns(columns, tuple(widths.get(c, key_width) for c in columns))
         more = panel.distinct - len(panel.rows)
         top = f" (top {len(panel.rows)})" if more > 0 else ""
         self.set_summary(
             f"{fmt.count(panel.distinct)}{top} by {panel.sort}",
             f"{fmt.count(panel.distinct)} by {panel.sort}",
+            f"{fmt.compact(panel.distinct)} by {panel.sort}",
         )
+        count_room, delta_room = widths.get("count", 1) - 1, widths.get("delta", 1) - 1
         rows = []
         for row in panel.rows:
             changed = bool(row.delta)
             shown = fmt.shorten(row.key, key_width, self.ellipsis)
             values = {
                 "key": cells.key(self.dim, row.key, shown, "bold" if changed else ""),
-                "count": cells.number(row.count, "bold" if changed else ""),
+                "count": cells.number(row.count, "bold" if changed else "", count_room),
                 "share": cells.share(row.share),
-                "delta": cells.delta(row.delta),
+                "delta": cells.delta(row.delta, delta_room),
             }
             rows.append((row.key, [values[c] for c in columns]))
         if panel.sort == "name":
