@@ -165,3 +165,14 @@ def test_help_says_what_home_does():
         console.print(help_text("", 10))
     text = console.export_text()
     assert "home" in text and "heaviest rows from the top" in text
+
+
+async def test_a_click_on_a_row_follows_it():
+    app, source, clock = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        dst = app.screen.query_one("#panel-dport")
+        assert dst.followed is None
+        await pilot.click("#panel-dport", offset=(3, 2))  # border, row 0, row 1
+        assert dst.followed == rows(dst)[1]
+        assert "following" in str(dst.border_subtitle)

@@ -145,3 +145,28 @@ async def test_no_screen_cuts_a_number(size):
         text = await show(pilot, app, huge(app.latest, focus))
         assert_no_cut_number(text)
         assert "src 10.0.0.5" in text and "nginx" in text
+
+
+async def test_the_drop_line_leaves_out_whole_parts_least_important_first():
+    from ctwatch.ui.glyphs import UNICODE
+    from ctwatch.ui.incident_line import incident_text
+
+    app, source, clock = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, app)
+        base = huge(app.latest)
+    kernel = replace(base.incident.kernel, namespaces=("ctwlab-12345-0",))
+    sample = replace(
+        base,
+        rates={"drop": 1234.0, "early_drop": 56.0, "insert_failed": 7.0},
+        incident=replace(base.incident, kernel=kernel),
+    )
+    logged = f"table-full logged {fmt.clock(kernel.last_table_full)}"
+    wide = incident_text(sample, UNICODE, width=200).plain
+    assert wide.startswith("drop 1,234/s  early_drop 56/s  insert_failed 7/s │ last drop ")
+    assert wide.endswith(f"{logged} in ctwlab-12345-0")
+    line = incident_text(sample, UNICODE, width=78).plain
+    assert line.startswith("drop 1.2K/s  early_drop 56/s │ last drop ") and logged in line
+    assert len(line) <= 78 and "ctwlab" not in line
+    tight = incident_text(replace(sample, rates={"drop": float(U32)}), UNICODE, width=40)
+    assert tight.plain.startswith("drop 4.3G/s │ last drop ")

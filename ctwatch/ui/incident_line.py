@@ -11,7 +11,7 @@ from ctwatch.model.monitor_views import Sample
 from ctwatch.model.trend import DROP_COUNTERS
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.glyphs import Glyphs
-from ctwatch.ui.lines import Line
+from ctwatch.ui.lines import by_priority
 
 SHORT = {"drop": "drop", "early_drop": "early_drop", "insert_failed": "insert_failed"}
 
@@ -20,47 +20,55 @@ def incident_text(
     sample: Optional[Sample], glyphs: Glyphs, netns: str = "initial", width: int = 80
 ) -> Text:
     """`netns`: the namespace watched; a table-full line from another one says where.
-    Parts that do not fit in `width` are left out whole: a rate is never cut."""
-    line = Line(width)
+    What does not fit in `width` is left out whole, the least important first: a rate
+    or a time is never cut. Rates are abbreviated (1.2K/s) before anything is left out."""
     if sample is None:
-        return line.text
+        return Text(end="")
+    parts = _parts(sample, glyphs, netns, None)
+    full, kept = by_priority(parts, width)
+    if kept == len(parts):
+        return full
+    short, kept_short = by_priority(_parts(sample, glyphs, netns, 6), width)
+    return short if kept_short > kept else full
+
+
+def _parts(sample: Sample, glyphs: Glyphs, netns: str, room: Optional[int]) -> list:
+    """(priority, pieces) in display order: the drop rate, the last drop and the last
+    table-full line first; other counters and the namespace after."""
     rates = sample.rates
     incident = sample.incident
+    parts: list = []
     if not rates:
-        line.add(("drop/s: at the next poll", "dim"))
+        parts.append((0, (("drop/s: at the next poll", "dim"),)))
     else:
         # Only the counters that move (usually `drop` alone): the line must fit 80 columns.
         moving = [n for n in DROP_COUNTERS if rates.get(n)]
         for i, name in enumerate(moving or [n for n in DROP_COUNTERS if n in rates][:1]):
             value = rates[name]
-            style = "bold red" if value else ""
             gap = "  " if i else ""
-            line.first(
-                (f"{gap}{SHORT[name]} ", (fmt.rate(value), style)),
-                (f"{gap}{SHORT[name]} ", (fmt.rate(value, 6), style)),
-            )
+            pieces = (f"{gap}{SHORT[name]} ", (fmt.rate(value, room), "bold red" if value else ""))
+            parts.append((0 if i == 0 else 3 + i, pieces))
         if rates.get("new"):  # current kernels no longer count it: shown only when they do
-            line.first(
-                (("  new ", "dim"), fmt.rate(rates["new"])),
-                (("  new ", "dim"), fmt.rate(rates["new"], 6)),
-            )
+            parts.append((9, (("  new ", "dim"), fmt.rate(rates["new"], room))))
     if incident.last_drop is not None:
-        line.add(
-            (glyphs.sep, "dim"), ("last drop ", "dim"), (fmt.clock(incident.last_drop), "bold red")
-        )
+        last = (("last drop ", "dim"), (fmt.clock(incident.last_drop), "bold red"))
     else:
-        line.add((glyphs.sep, "dim"), ("no drop seen", "dim"))
+        last = (("no drop seen", "dim"),)
+    parts.append((1, ((glyphs.sep, "dim"), *last)))
     kernel = incident.kernel
     if kernel.last_table_full is not None:
-        line.add(
+        logged = (
             (glyphs.sep, "dim"),
             ("table-full logged ", "dim"),
             (fmt.clock(kernel.last_table_full), "bold red"),
         )
         where = kernel.namespaces[-1] if kernel.namespaces else netns
         if where != netns:  # the kernel log is the whole machine's
-            line.add((f" in {'the host' if where == 'initial' else where}", "dim"))
-    return line.text
+            named = (f" in {'the host' if where == 'initial' else where}", "dim")
+            parts.append((2, [(*logged, named), logged]))
+        else:
+            parts.append((2, logged))
+    return parts
 
 
 class IncidentLine(Static):

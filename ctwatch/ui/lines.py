@@ -47,3 +47,23 @@ class Line:
                 return self.add(*pieces)
         self.full = True
         return False
+
+
+def by_priority(parts: list, width: int) -> tuple:
+    """`parts`: (priority, pieces) in display order, 0 the most important; `pieces` may
+    also be a list of alternatives, longest first. Parts are taken by priority while they
+    fit (a long one left out does not stop a shorter, less important one), each in its
+    longest form that fits, then drawn in display order. Returns (text, parts kept)."""
+    chosen: dict = {}
+    used = 0
+    for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):
+        pieces = parts[index][1]
+        for choice in pieces if isinstance(pieces, list) else [pieces]:
+            if used + _length(choice) <= width:
+                chosen[index] = choice
+                used += _length(choice)
+                break
+    line = Line(width)
+    for index in sorted(chosen):
+        line.add(*chosen[index])
+    return line.text, len(chosen)
