@@ -43,20 +43,21 @@ class Cell:
         return f"Cell({self.text!r})"
 
 
-def number(value: int, style: str = "") -> Cell:
-    return Cell(" " + fmt.count(value), value, style, "right")
+def number(value: int, style: str = "", room: Optional[int] = None) -> Cell:
+    """`room`: cells for the number (after its leading space); abbreviated beyond it."""
+    return Cell(" " + fmt.count(value, room), value, style, "right")
 
 
 def share(fraction: float) -> Cell:
     return Cell(" " + fmt.percent(fraction), fraction, "", "right")
 
 
-def delta(value: Optional[int]) -> Cell:
+def delta(value: Optional[int], room: Optional[int] = None) -> Cell:
     if not value:
         return Cell("", 0, "", "right")
     # Growth is what fills the table: it gets the warning colour; shrinking the calm one.
     style = "bold yellow" if value > 0 else "bold green"
-    return Cell(" " + fmt.signed(value), value, style, "right")
+    return Cell(" " + fmt.signed(value, room), value, style, "right")
 
 
 def name_key(dim: str, label: str) -> tuple:

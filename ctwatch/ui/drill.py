@@ -11,6 +11,7 @@ from ctwatch.model.monitor_views import Focus, FocusView, Sample
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.entries import EntriesTable
 from ctwatch.ui.graph import CountGraph
+from ctwatch.ui.lines import Line
 from ctwatch.ui.monitor_screen import SampleScreen
 from ctwatch.ui.panel import BreakdownPanel
 from ctwatch.ui.small import TooSmall
@@ -20,26 +21,27 @@ from ctwatch.ui.topline import TopLine
 DRILL_PANELS = ("state", "src", "dst", "dport")
 
 
-def owners_text(sample: Sample, view) -> Text:
+def owners_text(sample: Sample, view, width: int = 80) -> Text:
     """Which local processes own these flows, or why that cannot be told."""
-    text = Text(no_wrap=True, overflow="ellipsis", end="")
     found = sample.incident.owners
     if view is None or found is None:
-        return text
+        return Text(end="")
     owners, problem = found
+    line = Line(width)
     if owners:
-        text.append("owned by ", style="dim")
-        text.append(
-            ", ".join(
-                f"{o.name} (pid {o.pid}, {o.side}, {fmt.count(o.flows)})"
-                if o.pid is not None
-                else f"{o.name} ({fmt.count(o.flows)})"
-                for o in owners[:4]
-            )
-        )
+        line.add(("owned by ", "dim"))
+        for i, o in enumerate(owners[:4]):
+            # Whole owners only: a cut one would show a wrong pid or count.
+            gap = ", " if i else ""
+            line.first(*(
+                (f"{gap}{o.name} (pid {o.pid}, {o.side}, {flows})"
+                 if o.pid is not None else f"{gap}{o.name} ({flows})",)
+                for flows in (fmt.count(o.flows), fmt.compact(o.flows))
+            ))  # fmt: skip
     elif problem:
-        text.append(f"process: {problem}", style="dim")
-    return text
+        text = Text(f"process: {problem}", style="dim", no_wrap=True, overflow="ellipsis", end="")
+        return text
+    return line.text
 
 
 class DrillScreen(SampleScreen):
@@ -85,10 +87,13 @@ class DrillScreen(SampleScreen):
         app = self.app
         view = self.focus_view(sample)
         self.query_one("#focus-summary", Static).update(self._summary(sample, view), layout=False)
-        owners = owners_text(sample, view)
+        width = self.query_one("#owners").size.width or 80
         if self.app.delete_target(self) is not None:
             # The footer is full at 80 columns: say here that D works.
+            owners = owners_text(sample, view, width - 25)
             owners = Text.assemble(("D", "bold"), (" deletes these entries  ", "dim"), owners)
+        else:
+            owners = owners_text(sample, view, width)
         self.query_one("#owners", Static).update(owners, layout=False)
         self.query_one(CountGraph).show(
             view.history if view else (),
@@ -114,21 +119,31 @@ class DrillScreen(SampleScreen):
             )
 
     def _summary(self, sample: Sample, view) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
-        text.append(self.focus_target.title, style="bold")
-        if view is None:
-            text.append(f"  {self.app.focus_note(sample)}", style="dim")
+        width = self.query_one("#focus-summary").size.width or 80
+        title = self.focus_target.title
+        if view is None or len(title) > width:
+            text = Text(no_wrap=True, overflow="ellipsis", end="")
+            text.append(title, style="bold")
+            if view is None:
+                text.append(f"  {self.app.focus_note(sample)}", style="dim")
             return text
+        # Whole parts only; numbers are abbreviated (1.0M) before a part is left out.
+        line = self._summary_line(sample, view, width, fmt.count, fmt.signed)
+        if line.full:
+            line = self._summary_line(sample, view, width, fmt.compact, lambda n: fmt.signed(n, 1))
+        return line.text
+
+    def _summary_line(self, sample: Sample, view, width: int, number, signed) -> Line:
+        line = Line(width)
+        line.add((self.focus_target.title, "bold"))
         assert isinstance(view, FocusView)
-        text.append(f"  {fmt.count(view.entries)} entries", style="bold")
-        text.append(f"  {fmt.percent(view.share)} of the table")
+        line.add((f"  {number(view.entries)} entries", "bold"))
+        line.add(f"  {fmt.percent(view.share)} of the table")
         if view.delta:
-            text.append(
-                f"  {fmt.signed(view.delta)}",
-                style="bold yellow" if view.delta > 0 else "bold green",
-            )
+            style = "bold yellow" if view.delta > 0 else "bold green"
+            line.add((f"  {signed(view.delta)}", style))
         for dim, word in (("src", "source"), ("dst", "destination"), ("dport", "port")):
             if not self.focus_target.pins(dim):
                 n = view.panels[dim].distinct
-                text.append(f"  {fmt.count(n)} {word}{'' if n == 1 else 's'}", style="dim")
-        return text
+                line.add((f"  {number(n)} {word}{'' if n == 1 else 's'}", "dim"))
+        return line

@@ -9,8 +9,7 @@ from textual.widgets import DataTable
 from ctwatch.model.entry import Entry
 from ctwatch.ui import cells
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.navigation import PanelTable
-from ctwatch.ui.tables import sync_rows
+from ctwatch.ui.tables import PanelTable, sync_rows
 
 SORTS = ("timeout", "state", "dst")
 SORT_NAMES = {"timeout": "timeout", "state": "state", "dst": "destination"}
@@ -54,7 +53,8 @@ class EntriesTable(PanelTable):
         if tuple(columns) == self._columns:
             return
         self._columns = tuple(columns)
-        self.clear(columns=True)
+        with self.placing():  # clear() puts the cursor on row 0: not the operator's move
+            self.clear(columns=True)
         labels = {
             "proto": "proto",
             "state": "state",
@@ -79,11 +79,24 @@ class EntriesTable(PanelTable):
             rows.append((key if n == 0 else f"{key} #{n}", self._cells(e)))
         sort_columns, sort_key = self._sort()
         sync_rows(self, self._columns, rows, sort_columns, sort_key, order=self.sort_by)
-        shown = len(entries)
-        subtitle = f"{fmt.count(shown)}"
+        shown, by = len(entries), f" by {SORT_NAMES[self.sort_by]}"
         if total > shown:
-            subtitle += f" of {fmt.count(total)}"
-        self.border_subtitle = f"{subtitle} by {SORT_NAMES[self.sort_by]}"
+            self.set_summary(
+                f"{fmt.count(shown)} of {fmt.count(total)}{by}",
+                f"{fmt.compact(shown)} of {fmt.compact(total)}{by}",
+                f"{fmt.compact(shown)} of {fmt.compact(total)}",
+            )
+        else:
+            self.set_summary(f"{fmt.count(shown)}{by}", f"{fmt.compact(shown)}{by}")
+
+    def follow_label(self, key: str) -> str:
+        """The entry's protocol and endpoints, as its row shows them."""
+        try:
+            row = dict(zip(self._columns, self.get_row(key)))
+        except Exception:  # gone already
+            return "an entry"
+        ends = [row[c].text for c in ("src", "sport", "dst", "dport") if c in row]
+        return f"{row['proto'].text} {' > '.join(ends)}"
 
     def _cells(self, e: Entry) -> list:
         o = e.orig

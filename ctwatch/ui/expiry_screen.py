@@ -8,33 +8,35 @@ from rich.text import Text
 from ctwatch.model.expiry import BUCKETS
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.info_screen import InfoScreen, grid
+from ctwatch.ui.info_screen import InfoScreen, Num, fitted_grid
 
 LONG = 3600  # a timeout above an hour keeps entries for long: worth a colour
 
 
-def expiry_body(sample: Sample) -> RenderableType:
+def expiry_body(sample: Sample, width: int = 76) -> RenderableType:
     rows = sample.incident.expiry
     if not rows:
         return Text("waiting for a table scan", style="dim")
     labels = [label for _, label in BUCKETS]
-    table = grid(
-        "state", "proto", *labels, "value", "timeout sysctl",
-        justify=("left", "left") + ("right",) * 5,
-    )  # fmt: skip
-    table.columns[0].min_width = 11  # SYN_SENT2, ESTABLISHED
-    table.columns[-1].no_wrap = True
+    lines = []
     for row in rows:
         value = "?" if row.sysctl_value is None else fmt.timeout(row.sysctl_value)
         long = row.sysctl_value is not None and row.sysctl_value > LONG and row.buckets[-1]
-        table.add_row(
-            row.key if row.key != row.proto else "-",
+        lines.append((
+            f"{row.key if row.key != row.proto else '-':<11}",  # SYN_SENT2, ESTABLISHED
             row.proto,
-            *(fmt.count(n) for n in row.buckets),
+            *(Num(n) for n in row.buckets),
             value if row.sysctl else "",
             row.sysctl or "",
-            style="bold yellow" if long else "",
-        )
+            "bold yellow" if long else "",
+        ))  # fmt: skip
+    table = fitted_grid(
+        ("state", "proto", *labels, "value", "timeout sysctl"),
+        lines,
+        width,
+        justify=("left", "left") + ("right",) * 5,
+        shrink=(7,),
+    )
     note = Text(
         "Counts by the timeout left on each entry in the last scan. Sysctls are "
         "net.netfilter.nf_conntrack_<name>, read every minute. An established TCP entry "
@@ -48,4 +50,4 @@ class ExpiryScreen(InfoScreen):
     heading = "expiry"
 
     def body(self, sample: Sample) -> RenderableType:
-        return expiry_body(sample)
+        return expiry_body(sample, self.body_width)

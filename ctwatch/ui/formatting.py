@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Optional
 
-
-def count(value: Optional[int]) -> str:
-    return "?" if value is None else f"{value:,}"
+UNITS = ("K", "M", "G", "T", "P", "E")
 
 
-def signed(value: int) -> str:
-    return f"{value:+,}"
+def count(value: Optional[int], width: Optional[int] = None) -> str:
+    """1,234,567 in full; with `width`, `1.2M` when the full form is wider."""
+    if value is None:
+        return "?"
+    return fit(f"{value:,}", value, width)
+
+
+def signed(value: int, width: Optional[int] = None) -> str:
+    return fit(f"{value:+,}", value, width, "+" if value > 0 else "")
+
+
+def compact(value: float, plus: str = "") -> str:
+    """A number in at most 5 cells (6 with a sign): 999, 12K, 1.0M, 4.3G."""
+    sign = "-" if value < 0 else plus
+    v = abs(value)
+    if v < 999.5:
+        return f"{sign}{v:.0f}"
+    for power, unit in enumerate(UNITS, 1):
+        scaled = v / 1000**power
+        if scaled < 9.95:
+            return f"{sign}{scaled:.1f}{unit}"
+        if scaled < 999.5:
+            return f"{sign}{scaled:.0f}{unit}"
+    return f"{sign}{v:.0e}"
+
+
+def fit(full: str, value: float, width: Optional[int], plus: str = "") -> str:
+    """`full` when it fits in `width`, else the value abbreviated with its unit. Never cut:
+    a caller that leaves fewer than 6 cells gets a number wider than its room."""
+    if width is None or len(full) <= width:
+        return full
+    return compact(value, plus)
 
 
 def percent(fraction: Optional[float]) -> str:
@@ -21,12 +50,16 @@ def percent(fraction: Optional[float]) -> str:
     return f"{pct:.0f}%" if pct >= 99.95 or pct == 0 else f"{pct:.1f}%"
 
 
-def rate(per_second: Optional[float]) -> str:
-    if per_second is None:
+def rate(per_second: Optional[float], width: Optional[int] = None, plus: str = "") -> str:
+    if per_second is None or not math.isfinite(per_second):
         return "?"
     if abs(per_second) >= 100 or per_second == int(per_second):
-        return f"{per_second:,.0f}/s"
-    return f"{per_second:,.1f}/s"
+        full = f"{per_second:{plus},.0f}/s"
+    else:
+        full = f"{per_second:{plus},.1f}/s"
+    if width is None or len(full) <= width:
+        return full
+    return compact(per_second, plus if per_second > 0 else "") + "/s"
 
 
 def seconds(value: Optional[float]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Optional
 
 from rich.text import Text
@@ -11,6 +12,7 @@ from textual.widget import Widget
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.glyphs import UNICODE, Glyphs
+from ctwatch.ui.lines import Line
 
 log = logging.getLogger("ctwatch")
 WARN, CRITICAL = 0.75, 0.90
@@ -63,19 +65,15 @@ class FillGauge(Widget):
             return Text("count ?", end="")
         fill = snap.fill
         style = fill_style(fill)
-        head = Text(no_wrap=True, end="")
-        head.append("count ", style="dim")
-        head.append(fmt.count(snap.count), style=style or "bold")
-        head.append(" / ", style="dim")
-        head.append(fmt.count(snap.max))
-        head.append(f"  {fmt.percent(fill)}" if fill is not None else "", style=style)
-        tail = Text(no_wrap=True, end="")
-        if snap.buckets:
-            tail.append("  buckets ", style="dim")
-            tail.append(fmt.count(snap.buckets))
-            if snap.load_factor is not None:
-                tail.append("  load ", style="dim")
-                tail.append(f"{snap.load_factor:.2f}")
+        # Full numbers when they fit, else abbreviated (buckets first), then the load and
+        # the buckets left out: a number is never cut.
+        for short_head, short_tail, load in ((0, 0, 1), (0, 1, 1), (1, 1, 1), (1, 1, 0)):
+            head = self._head(snap, style, fmt.compact if short_head else fmt.count)
+            tail = self._tail(snap, fmt.compact if short_tail else fmt.count, load)
+            if len(head) + len(tail) <= width:
+                break
+        else:
+            tail = Text(end="")
         room = width - len(head) - len(tail) - 3
         line = head
         if fill is not None and room >= 6:
@@ -83,27 +81,49 @@ class FillGauge(Widget):
             line.append(bar(fill, room - 1, g, style or "green"))
         line.append(tail)
         line.append("\n")
-        line.append(self._rates(sample, g))
+        line.append(self._rates(sample, g, width))
         return line
 
-    def _rates(self, sample: Sample, g: Glyphs) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis", end="")
+    @staticmethod
+    def _head(snap, style: str, number) -> Text:
+        head = Text(no_wrap=True, end="")
+        head.append("count ", style="dim")
+        head.append(number(snap.count) if snap.count is not None else "?", style=style or "bold")
+        head.append(" / ", style="dim")
+        head.append(number(snap.max) if snap.max is not None else "?")
+        head.append(f"  {fmt.percent(snap.fill)}" if snap.fill is not None else "", style=style)
+        return head
+
+    @staticmethod
+    def _tail(snap, number, load: bool) -> Text:
+        tail = Text(no_wrap=True, end="")
+        if snap.buckets:
+            tail.append("  buckets ", style="dim")
+            tail.append(number(snap.buckets))
+            if load and snap.load_factor is not None:
+                tail.append("  load ", style="dim")
+                tail.append(f"{snap.load_factor:.2f}")
+        return tail
+
+    def _rates(self, sample: Sample, g: Glyphs, width: int) -> Text:
+        line = Line(width)
         growth = sample.forecast.slope
         known = [(t, v) for t, v in sample.history[-30:] if v is not None]
         if growth is None and len(known) >= 2 and known[-1][0] > known[0][0]:
             growth = (known[-1][1] - known[0][1]) / (known[-1][0] - known[0][0])
-        text.append("trend ", style="dim")
-        text.append("?" if growth is None else f"{growth:+,.0f}/s")
+        if growth is None or not math.isfinite(growth):
+            trend = "?"
+        else:
+            trend = fmt.fit(f"{growth:+,.0f}", growth, 9, "+") + "/s"
+        line.add(("trend ", "dim"), trend)
         kind = sample.forecast.kind
         forecast_style = {"full": "bold red reverse", "filling": "bold yellow"}.get(kind, "")
         if kind != "unknown":
-            text.append(" ")
-            text.append(sample.forecast.describe(), style=forecast_style)
+            line.add(" ", (sample.forecast.describe(), forecast_style))
         # Drop rates have their own line (ui/incident_line.py).
         scan = sample.scan
         if scan is not None and scan.entries:
             protos = scan.panels["proto"].rows[:4]
-            if protos:
-                text.append(g.sep, style="dim")
-                text.append(" ".join(f"{r.key} {fmt.percent(r.share)}" for r in protos))
-        return text
+            for i, r in enumerate(protos):
+                line.add((g.sep if i == 0 else " ", "dim"), f"{r.key} {fmt.percent(r.share)}")
+        return line.text

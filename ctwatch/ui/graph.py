@@ -114,8 +114,13 @@ class CountGraph(Widget):
         if not known:
             lines = ["no data yet", span]
         else:
-            lines = [f"max {fmt.count(high)}", f"min {fmt.count(low)}", f"{span} {scale}"]
+            room = LABEL_WIDTH - 4  # never cut: abbreviated (4.3G) when the full form is wider
+            lines = [
+                f"max {fmt.count(high, room)}",
+                f"min {fmt.count(low, room)}",
+                f"{span} {scale}",
+            ]
         lines += [""] * height
         if height == 1:
-            lines = [f"max {fmt.count(high)}" if known else "no data yet"]
+            lines = [f"max {fmt.count(high, LABEL_WIDTH - 4)}" if known else "no data yet"]
         return [fmt.shorten(s, LABEL_WIDTH, self.glyphs.ellipsis) for s in lines[:height]]

@@ -7,12 +7,12 @@ from rich.text import Text
 
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.info_screen import InfoScreen, grid
+from ctwatch.ui.info_screen import InfoScreen, Num, fitted_grid
 
 TITLES = {"src": "Sources", "dst": "Destinations"}
 
 
-def growers_body(sample: Sample, rows: int = 10) -> RenderableType:
+def growers_body(sample: Sample, rows: int = 10, width: int = 76) -> RenderableType:
     incident = sample.incident
     if not incident.growers:
         return Text("waiting for table scans to compare", style="dim")
@@ -27,10 +27,16 @@ def growers_body(sample: Sample, rows: int = 10) -> RenderableType:
             if not growers:
                 parts.append(Text("  none grew", style="dim"))
                 continue
-            table = grid("address", "entries", "growth", justify=("left", "right", "right"))
-            for address, count, growth in growers[:rows]:
-                table.add_row(address, fmt.count(count), fmt.signed(growth), style="")
-            parts.append(table)
+            lines = [(a, Num(count), Num(growth, signed=True)) for a, count, growth in growers]
+            parts.append(
+                fitted_grid(
+                    ("address", "entries", "growth"),
+                    lines[:rows],
+                    width,
+                    justify=("left", "right", "right"),
+                    shrink=(0,),
+                )
+            )
         parts.append(Text(""))
     since = incident.growers_since
     if since is not None:
@@ -42,4 +48,4 @@ class GrowersScreen(InfoScreen):
     heading = "top growers"
 
     def body(self, sample: Sample) -> RenderableType:
-        return growers_body(sample)
+        return growers_body(sample, width=self.body_width)

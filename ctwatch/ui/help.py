@@ -35,6 +35,13 @@ def help_text(log_path: str, budget: float) -> Table:
     for command in [by_id[i] for i in HELP_ORDER if i in by_id]:
         table.add_row(command.keys_shown, f"{command.title}. {command.help}")
     table.add_row("tab, arrows", "Move between panels; up/down within one.")
+    table.add_row(
+        "home",
+        "Panels show their heaviest rows from the top on every scan, like top. Once you "
+        "move the cursor in one (arrows, pgup/pgdn, end, a click), it follows the row you "
+        "chose and its border says so; home goes back to the top. In a replay, home on a "
+        "panel that follows nothing jumps to the first frame.",
+    )
     table.add_row("ctrl+p", "Command palette: the same commands by name.")
     table.add_row("", "")
     for name, meaning in COLUMNS:

@@ -186,6 +186,11 @@ class IncidentActions:
         self._seek(position + frames)
 
     def action_replay_seek_to(self, index: int) -> None:
+        focused = self.screen.focused
+        if index == 0 and getattr(focused, "followed", None) is not None:
+            # The panel's border offers "Home: top": that comes before the first frame.
+            focused.action_follow_top()
+            return
         frames = len(self.monitor.source.frames)
         self._seek(index % frames if index < 0 else index)
 

@@ -11,50 +11,69 @@ from ctwatch.model.monitor_views import Sample
 from ctwatch.model.trend import DROP_COUNTERS
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.glyphs import Glyphs
+from ctwatch.ui.lines import by_priority
 
 SHORT = {"drop": "drop", "early_drop": "early_drop", "insert_failed": "insert_failed"}
 
 
-def incident_text(sample: Optional[Sample], glyphs: Glyphs, netns: str = "initial") -> Text:
-    """`netns`: the namespace watched; a table-full line from another one says where."""
-    text = Text(no_wrap=True, overflow="crop", end="")  # no "…": console fonts may lack it
+def incident_text(
+    sample: Optional[Sample], glyphs: Glyphs, netns: str = "initial", width: int = 80
+) -> Text:
+    """`netns`: the namespace watched; a table-full line from another one says where.
+    What does not fit in `width` is left out whole, the least important first: a rate
+    or a time is never cut. Rates are abbreviated (1.2K/s) before anything is left out."""
     if sample is None:
-        return text
+        return Text(end="")
+    parts = _parts(sample, glyphs, netns, None)
+    full, kept = by_priority(parts, width)
+    if kept == len(parts):
+        return full
+    short, kept_short = by_priority(_parts(sample, glyphs, netns, 6), width)
+    return short if kept_short > kept else full
+
+
+def _parts(sample: Sample, glyphs: Glyphs, netns: str, room: Optional[int]) -> list:
+    """(priority, pieces) in display order: the drop rate, the last drop and the last
+    table-full line first; other counters and the namespace after."""
     rates = sample.rates
     incident = sample.incident
+    parts: list = []
     if not rates:
-        text.append("drop/s: at the next poll", style="dim")
+        parts.append((0, (("drop/s: at the next poll", "dim"),)))
     else:
         # Only the counters that move (usually `drop` alone): the line must fit 80 columns.
         moving = [n for n in DROP_COUNTERS if rates.get(n)]
-        for name in moving or [n for n in DROP_COUNTERS if n in rates][:1]:
-            if len(text):
-                text.append("  ")
+        for i, name in enumerate(moving or [n for n in DROP_COUNTERS if n in rates][:1]):
             value = rates[name]
-            text.append(f"{SHORT[name]} ", style="dim")
-            text.append(f"{fmt.rate(value)}", style="bold red" if value else "")
+            gap = "  " if i else ""
+            pieces = (f"{gap}{SHORT[name]} ", (fmt.rate(value, room), "bold red" if value else ""))
+            parts.append((0 if i == 0 else 3 + i, pieces))
         if rates.get("new"):  # current kernels no longer count it: shown only when they do
-            text.append("  new ", style="dim")
-            text.append(fmt.rate(rates["new"]))
-    text.append(glyphs.sep, style="dim")
+            parts.append((9, (("  new ", "dim"), fmt.rate(rates["new"], room))))
     if incident.last_drop is not None:
-        text.append("last drop ", style="dim")
-        text.append(fmt.clock(incident.last_drop), style="bold red")
+        last = (("last drop ", "dim"), (fmt.clock(incident.last_drop), "bold red"))
     else:
-        text.append("no drop seen", style="dim")
+        last = (("no drop seen", "dim"),)
+    parts.append((1, ((glyphs.sep, "dim"), *last)))
     kernel = incident.kernel
     if kernel.last_table_full is not None:
-        text.append(glyphs.sep, style="dim")
-        text.append("table-full logged ", style="dim")
-        text.append(fmt.clock(kernel.last_table_full), style="bold red")
+        logged = (
+            (glyphs.sep, "dim"),
+            ("table-full logged ", "dim"),
+            (fmt.clock(kernel.last_table_full), "bold red"),
+        )
         where = kernel.namespaces[-1] if kernel.namespaces else netns
         if where != netns:  # the kernel log is the whole machine's
-            text.append(f" in {'the host' if where == 'initial' else where}", style="dim")
-    return text
+            named = (f" in {'the host' if where == 'initial' else where}", "dim")
+            parts.append((2, [(*logged, named), logged]))
+        else:
+            parts.append((2, logged))
+    return parts
 
 
 class IncidentLine(Static):
     DEFAULT_CSS = "IncidentLine { height: 1; padding: 0 1; }"
 
     def show(self, sample: Optional[Sample], glyphs: Glyphs, netns: str = "initial") -> None:
-        self.update(incident_text(sample, glyphs, netns), layout=False)
+        text = incident_text(sample, glyphs, netns, self.size.width or 80)
+        self.update(text, layout=False)

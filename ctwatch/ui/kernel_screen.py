@@ -7,10 +7,10 @@ from rich.text import Text
 
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.info_screen import InfoScreen, grid
+from ctwatch.ui.info_screen import InfoScreen, Num, fitted_grid
 
 
-def kernel_body(sample: Sample) -> RenderableType:
+def kernel_body(sample: Sample, width: int = 76) -> RenderableType:
     kernel = sample.incident.kernel
     if not kernel.enabled:
         return Text(
@@ -30,15 +30,23 @@ def kernel_body(sample: Sample) -> RenderableType:
     head.append(fmt.clock(kernel.last_table_full), style="bold")
     if kernel.namespaces:
         head.append(f"\nnamespaces named: {', '.join(kernel.namespaces)}")
-    table = grid("minute", "table full", "suppressed", "netns", justify=("left", "right", "right"))
-    for minute, full, suppressed, spaces in reversed(kernel.per_minute):
-        table.add_row(
+    lines = [
+        (
             fmt.clock(minute)[:5],
-            fmt.count(full),
-            fmt.count(suppressed),
+            Num(full),
+            Num(suppressed),
             spaces,
-            style="bold red" if full else "",
+            "bold red" if full else "",
         )
+        for minute, full, suppressed, spaces in reversed(kernel.per_minute)
+    ]
+    table = fitted_grid(
+        ("minute", "table full", "suppressed", "netns"),
+        lines,
+        width,
+        justify=("left", "right", "right"),
+        shrink=(3,),
+    )
     note = Text(
         "The kernel prints at most about 10 such lines per 5 s; the suppressed count is "
         "how many more it swallowed (net_ratelimit). 'initial' is the host's own namespace.",
@@ -51,4 +59,4 @@ class KernelLogScreen(InfoScreen):
     heading = "kernel log: table full"
 
     def body(self, sample: Sample) -> RenderableType:
-        return kernel_body(sample)
+        return kernel_body(sample, self.body_width)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import DataTable
 
 DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 
@@ -33,25 +31,3 @@ def move_focus(origin: Widget, direction: str) -> bool:
         return False
     best.focus()
     return True
-
-
-class PanelTable(DataTable):
-    """A table that hands focus to its neighbour panel when an arrow leaves its edge."""
-
-    BINDINGS = [
-        Binding("left", "move('left')", "Panel left", show=False),
-        Binding("right", "move('right')", "Panel right", show=False),
-    ]
-
-    def action_move(self, direction: str) -> None:
-        move_focus(self, direction)
-
-    def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0 and move_focus(self, "up"):
-            return
-        super().action_cursor_up()
-
-    def action_cursor_down(self) -> None:
-        if self.cursor_row >= self.row_count - 1 and move_focus(self, "down"):
-            return
-        super().action_cursor_down()

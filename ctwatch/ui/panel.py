@@ -9,8 +9,7 @@ from typing import Optional
 from ctwatch.model.monitor_views import Panel
 from ctwatch.ui import cells
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.navigation import PanelTable
-from ctwatch.ui.tables import cursor_key, sync_rows
+from ctwatch.ui.tables import PanelTable, cursor_key, sync_rows
 
 TITLES = {
     "state": "States",
@@ -20,7 +19,8 @@ TITLES = {
     "dport": "Destination ports",
 }
 NOTE_KEY = "\0note"
-# Column sets by width: numbers need 9 (count), 7 (share) and 8 (change) cells.
+# Column sets by width: numbers get 9 (count), 7 (share) and 8 (change) cells, more when
+# the keys leave room for a longer number in full; else it is abbreviated (1.0M), never cut.
 WIDTHS = {"count": 9, "share": 7, "delta": 8}
 MODES = (
     (("key", "count", "share", "delta"), 24),
@@ -28,6 +28,38 @@ MODES = (
     (("key", "count"), 9),
 )
 MIN_KEY = 9
+
+
+def number_widths(columns: tuple, key_width: int, panel: Panel) -> dict:
+    """Each number column's width: its base, grown to its longest full number while the
+    keys still fit whole in what is left; or narrowed to the abbreviated numbers (1.0M)
+    when that lets every key fit whole (an address is never worth less than a count)."""
+    widths = {c: WIDTHS[c] for c in columns if c in WIDTHS}
+    spare = key_width - max(len(r.key) for r in panel.rows)
+    deltas = [r.delta for r in panel.rows if r.delta]
+    longest = {
+        "count": max(len(fmt.count(r.count)) for r in panel.rows),
+        "delta": max((len(fmt.signed(d)) for d in deltas), default=0),
+    }
+    shortest = {
+        "count": max(len(fmt.compact(r.count)) for r in panel.rows),
+        "delta": max((len(fmt.compact(d, "+")) for d in deltas), default=0),
+    }
+    numbers = [c for c in ("count", "delta") if c in widths]
+    if spare < 0:
+        narrow = {c: min(widths[c], 1 + shortest[c]) for c in numbers}
+        if sum(widths[c] - narrow[c] for c in numbers) >= -spare:
+            for column in numbers:
+                take = min(widths[column] - narrow[column], -spare)
+                widths[column] -= take
+                spare += take
+        return widths
+    for column in numbers:
+        grow = 1 + longest[column] - widths[column]
+        if 0 < grow <= spare:
+            widths[column] += grow
+            spare -= grow
+    return widths
 
 
 class BreakdownPanel(PanelTable):
@@ -56,22 +88,23 @@ class BreakdownPanel(PanelTable):
         self.panel, self.note, self.ellipsis = panel, note, ellipsis
         self._fill()
 
-    def _set_columns(self, columns: tuple, widths: tuple) -> Optional[str]:
-        """Rebuild the columns when they change; returns the row the cursor was on."""
+    def followable(self, key: Optional[str]) -> bool:
+        return key is not None and not key.startswith(NOTE_KEY)
+
+    def _set_columns(self, columns: tuple, widths: tuple) -> None:
         if (columns, widths) == (self._columns, self._widths):
-            return None
-        keep = cursor_key(self)
+            return
         self._columns, self._widths = columns, widths
-        self.clear(columns=True)
+        with self.placing():  # clear() puts the cursor on row 0: not the operator's move
+            self.clear(columns=True)
         for column, width in zip(columns, widths):
             self.add_column("", key=column, width=width)
-        return keep
 
     def _fill(self) -> None:
         panel = self.panel
         inner = max(4, self.size.width - 1)  # content width less the scrollbar
         if panel is None or not panel.rows:
-            self.border_subtitle = ""
+            self.set_summary()
             if panel is None:
                 note = self.note
             else:
@@ -89,19 +122,26 @@ class BreakdownPanel(PanelTable):
                 columns, numbers = candidate, width
                 break
         key_width = max(4, inner - numbers)
-        keep = self._set_columns(columns, tuple(WIDTHS.get(c, key_width) for c in columns))
+        widths = number_widths(columns, key_width, panel)
+        key_width -= sum(widths.values()) - numbers
+        self._set_columns(columns, tuple(widths.get(c, key_width) for c in columns))
         more = panel.distinct - len(panel.rows)
         top = f" (top {len(panel.rows)})" if more > 0 else ""
-        self.border_subtitle = f"{fmt.count(panel.distinct)}{top} by {panel.sort}"
+        self.set_summary(
+            f"{fmt.count(panel.distinct)}{top} by {panel.sort}",
+            f"{fmt.count(panel.distinct)} by {panel.sort}",
+            f"{fmt.compact(panel.distinct)} by {panel.sort}",
+        )
+        count_room, delta_room = widths.get("count", 1) - 1, widths.get("delta", 1) - 1
         rows = []
         for row in panel.rows:
             changed = bool(row.delta)
             shown = fmt.shorten(row.key, key_width, self.ellipsis)
             values = {
                 "key": cells.key(self.dim, row.key, shown, "bold" if changed else ""),
-                "count": cells.number(row.count, "bold" if changed else ""),
+                "count": cells.number(row.count, "bold" if changed else "", count_room),
                 "share": cells.share(row.share),
-                "delta": cells.delta(row.delta),
+                "delta": cells.delta(row.delta, delta_room),
             }
             rows.append((row.key, [values[c] for c in columns]))
         if panel.sort == "name":
@@ -115,8 +155,6 @@ class BreakdownPanel(PanelTable):
                 sort_key=lambda pair: (-pair[0].sort_key, pair[1].sort_key),
                 order="count",
             )
-        if keep is not None and keep in self.rows:
-            self.move_cursor(row=self.get_row_index(keep), animate=False)
 
     def resort(self, sort: str) -> None:
         """Show the rows on screen in the new order at once; the monitor's next view

@@ -7,12 +7,12 @@ from rich.text import Text
 
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
-from ctwatch.ui.info_screen import InfoScreen, grid
+from ctwatch.ui.info_screen import InfoScreen, Num, fitted_grid
 
 PORT_SPACE = 64512  # 1024-65535: what a masquerade picks from by default
 
 
-def snat_body(sample: Sample) -> RenderableType:
+def snat_body(sample: Sample, width: int = 76) -> RenderableType:
     incident = sample.incident
     if incident.snat_error:
         return Text(f"! {incident.snat_error}", style="bold red")
@@ -21,19 +21,24 @@ def snat_body(sample: Sample) -> RenderableType:
         return Text("reading the table for translated addresses...", style="dim")
     if not rows:
         return Text("No source-NATed entries: every reply goes back to its original source.")
-    table = grid(
-        "address", "proto", "entries", "ports", "range", "used",
-        justify=("left", "left", "right", "right", "left", "right"),
-    )  # fmt: skip
-    for r in rows[:100]:
-        table.add_row(
+    lines = [
+        (
             r.address,
             r.proto,
-            fmt.count(r.entries),
-            fmt.count(r.ports),
+            Num(r.entries),
+            Num(r.ports),
             f"{r.port_min}-{r.port_max}" if r.ports else "-",
             fmt.percent(r.ports / PORT_SPACE) if r.ports else "-",
         )
+        for r in rows[:100]
+    ]
+    table = fitted_grid(
+        ("address", "proto", "entries", "ports", "range", "used"),
+        lines,
+        width,
+        justify=("left", "left", "right", "right", "left", "right"),
+        shrink=(0,),
+    )
     note = Text(
         "An entry is source-NATed when its reply goes to another address than its original "
         "source; that address and port are the translation. One more read of the table per "
@@ -55,4 +60,4 @@ class SnatScreen(InfoScreen):
         self.app.monitor.incident.want_snat = False
 
     def body(self, sample: Sample) -> RenderableType:
-        return snat_body(sample)
+        return snat_body(sample, self.body_width)

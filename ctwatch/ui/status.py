@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
+from ctwatch.ui.lines import Line
 
 
 class StatusLine(Static):
@@ -35,16 +36,29 @@ class StatusLine(Static):
         scan = sample.scan
         if scan is None:
             text.append("waiting for the first table scan", style="dim")
-        else:
-            info = f"{fmt.count(scan.entries)} entries scanned"
-            if scan.bad_lines:
-                info += f", {fmt.count(scan.bad_lines)} unreadable lines skipped"
-            if sample.next_scan_at is not None:
-                due = sample.next_scan_at - sample.at
-                info += f"; next scan {'now' if due <= 0.5 else 'in ' + fmt.seconds(due)}"
-            if sample.baseline_at is not None:
-                info += f"; changes since {fmt.clock(sample.baseline_at)}"
-            text.append(info, style="bold yellow" if scan.bad_lines else "dim")
+            if extra:
+                text.append("  " + extra, style="dim")
+            self.update(text, layout=False)
+            return
+        # Whole clauses only: a clause that does not fit is left out, never cut; numbers
+        # are abbreviated (1.0M) before a clause is left out.
+        line = self._scanned(sample, extra, fmt.count)
+        if line.full:
+            line = self._scanned(sample, extra, fmt.compact)
+        self.update(line.text, layout=False)
+
+    def _scanned(self, sample: Sample, extra: str, number) -> Line:
+        scan = sample.scan
+        line = Line(self.size.width or 80)
+        style = "bold yellow" if scan.bad_lines else "dim"
+        line.add((f"{number(scan.entries)} entries scanned", style))
+        if scan.bad_lines:
+            line.add((f", {number(scan.bad_lines)} unreadable lines skipped", style))
+        if sample.next_scan_at is not None:
+            due = sample.next_scan_at - sample.at
+            line.add((f"; next scan {'now' if due <= 0.5 else 'in ' + fmt.seconds(due)}", style))
+        if sample.baseline_at is not None:
+            line.add((f"; changes since {fmt.clock(sample.baseline_at)}", style))
         if extra:
-            text.append("  " + extra, style="dim")
-        self.update(text, layout=False)
+            line.add(("  " + extra, "dim"))
+        return line

@@ -22,7 +22,7 @@ def scan_age(sample: Sample) -> str:
 
 
 class TopLine(Static):
-    """One line; the least important parts are cut first on a narrow terminal."""
+    """One line; the least important parts are left out first on a narrow terminal."""
 
     def show(
         self,
@@ -62,13 +62,14 @@ class TopLine(Static):
         def used() -> int:
             return len(text) + sum(len(p) + sep for p, _ in parts.values()) - sep
 
-        # On a short line the clock goes first, then the program name, then the host;
-        # the source label keeps up to 30 cells.
+        # On a short line the clock goes first, then the program name, the host, the
+        # interval, the scan age and the replay frame: parts go whole, never cut. The
+        # source label keeps up to 30 cells, at least 8 (shortened: it is a name).
         if " (" in label and len(label) > 40:
             label = label[: label.index(" (")]  # a replay's file path goes first
         reserve = min(30, len(label))
-        for name in ("clock", "name", "host"):
-            if used() + reserve <= width:
+        for name in ("clock", "name", "host", "interval", "scan", "replay"):
+            if used() + (reserve if name in ("clock", "name", "host") else 8) <= width:
                 break
             parts.pop(name, None)
         room = width - used()
