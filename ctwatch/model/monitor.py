@@ -23,6 +23,7 @@ from ctwatch.model.scan import DIMENSIONS, Breakdown
 from ctwatch.model.snapshot import Snapshot, take_snapshot
 from ctwatch.model.trend import counter_rates, drop_rate, forecast
 from ctwatch.sources.base import Source, SourceError
+from ctwatch.sources.safe_text import safe_line
 
 log = logging.getLogger("ctwatch")
 
@@ -269,7 +270,7 @@ class Monitor(PlaybackMixin):
             interval=interval,
             next_scan_at=self._next_scan_at,
             baseline_at=self._pinned[0] if self._pinned else None,
-            source_label=self.source.label,
+            source_label=safe_line(self.source.label),
             incident=incident,
             replay=self._replay_position(),
             record_error=self.record_error,

@@ -9,6 +9,7 @@ from ctwatch.model.filters import Filter
 from ctwatch.model.incident_live import IncidentView
 from ctwatch.model.snapshot import Snapshot
 from ctwatch.model.trend import Forecast
+from ctwatch.sources.safe_text import safe_line
 
 FOCUS_DIMENSIONS = ("src", "dst", "proto", "state", "dport")
 
@@ -136,4 +137,5 @@ class Sample:
         out = [self.record_error] if self.record_error else []
         out += list(self.snapshot.errors) if self.snapshot else []
         out += [p for p in (self.table_error, self.error) if p]
-        return tuple(dict.fromkeys(out))  # a vanished namespace fails both reads alike
+        # A vanished namespace fails both reads alike; each line may quote outside text.
+        return tuple(dict.fromkeys(safe_line(p) for p in out))

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
 
+from ctwatch.sources.safe_text import safe_line
+
 
 @dataclass(frozen=True)
 class Owner:
@@ -67,6 +69,6 @@ def _process_name(pid: Optional[int]) -> str:
     import psutil
 
     try:
-        return psutil.Process(pid).name()
+        return safe_line(psutil.Process(pid).name(), 64)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return f"pid {pid}"

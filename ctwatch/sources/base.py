@@ -8,9 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ctwatch.sources.safe_text import safe_line
+
 
 class SourceError(Exception):
-    """A source cannot be read; str() is one line meant for the user."""
+    """A source cannot be read; str() is one line meant for the user, made printable
+    here once (it often quotes a path or a value read from outside)."""
+
+    def __str__(self) -> str:
+        return safe_line(super().__str__())
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from ctwatch.sources.base import SourceError, explain_oserror, under
 from ctwatch.sources.reads import open_checked, read_bytes, read_text
+from ctwatch.sources.safe_text import safe_line
 
 # All kernel generations: `ip_conntrack: table full, dropping packet.` (2.4),
 # `nf_conntrack: table full, dropping packet` (2.6-6.x, printed twice-prefixed by kernels
@@ -160,7 +161,7 @@ def netns_names(root: str = "/") -> dict:
         return names
     for name in listing:
         try:
-            names[os.stat(os.path.join(directory, name)).st_ino] = name
+            names[os.stat(os.path.join(directory, name)).st_ino] = safe_line(name, 64)
         except OSError:
             continue
     return names

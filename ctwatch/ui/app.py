@@ -20,6 +20,7 @@ from ctwatch.model.incident_live import incident_tracker
 from ctwatch.model.monitor import Monitor, PollCancelled
 from ctwatch.model.monitor_views import Focus, Sample
 from ctwatch.sources.base import Source
+from ctwatch.sources.safe_text import safe_line
 from ctwatch.ui.commands import BINDINGS, Command, CommandsProvider
 from ctwatch.ui.drill import DrillScreen
 from ctwatch.ui.entries import EntriesTable
@@ -79,6 +80,11 @@ class CtwatchApp(IncidentActions, App):
             self.theme = "ansi-dark"
         if glyphs.ascii:
             self.add_class("-ascii")
+
+    def notify(self, message: str, **kwargs) -> None:
+        """Notices often quote an error or a path from outside: printable, never markup."""
+        kwargs["markup"] = False
+        super().notify(safe_line(message), **kwargs)
 
     def get_default_screen(self) -> MonitorScreen:
         return MonitorScreen()
@@ -351,7 +357,7 @@ def create_app(
         )
     app = CtwatchApp(
         monitor,
-        host=host or socket.gethostname(),
+        host=safe_line(host or socket.gethostname(), 64),
         glyphs=ASCII if ascii else UNICODE,
         ansi=ansi,
         autopoll=autopoll,

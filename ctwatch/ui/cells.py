@@ -7,6 +7,7 @@ from typing import Optional
 
 from rich.text import Text
 
+from ctwatch.sources.safe_text import safe_line
 from ctwatch.ui import formatting as fmt
 
 
@@ -16,7 +17,7 @@ class Cell:
     __slots__ = ("text", "sort_key", "style", "justify")
 
     def __init__(self, text: str, sort_key, style: str = "", justify: str = "left") -> None:
-        self.text = text
+        self.text = safe_line(text)  # table text is someone else's: never obeyed
         self.sort_key = sort_key
         self.style = style
         self.justify = justify
