@@ -35,7 +35,8 @@ async def test_table_and_record_failures_show_while_counters_update(tmp_path):
         await wait_for(pilot, lambda: app.samples_received >= 1)
         text = screen_text(app)
         assert "recording to /dev/full stopped: No space left on device" in text
-        assert "character device (1:5)" in text
+        # The panels wrap the message at a width that depends on the temporary path.
+        assert "character device (1:5)" in " ".join(text.split())
         assert "count 425 / 262,144" in text
         (root / NF / "nf_conntrack_count").write_text("7777\n")
         for name in ("netfilter/nf_conntrack_max", "nf_conntrack_max"):
