@@ -32,6 +32,7 @@ _GRE_KEY = re.compile(rb"0x[0-9a-f]{1,8}")
 _SHAPES = {"ipv4": re.compile(V4_SHAPE), "ipv6": re.compile(V6_SHAPE)}
 _ANY_SHAPE = re.compile(EITHER)
 _NAMES = {"src": "source address", "dst": "destination address"}
+_UNPRINTABLE = re.compile(rb"[^ -~]")
 
 
 class _Bad(Exception):
@@ -164,10 +165,9 @@ def _field(line: bytes, pos: int, key: str, pattern, missing: str) -> int:
 
 def _tail(line: bytes, pos: int) -> None:
     _need(pos == len(line) or line[pos : pos + 1] == b" ", "garbage after the tuple")
-    for i in range(pos, len(line)):
-        byte = line[i]
-        if byte < 0x20 or byte >= 0x7F:
-            token = line[line.rfind(b" ", 0, i) + 1 : i]
-            key = token.split(b"=", 1)[0] if b"=" in token else b""
-            where = f" in {key.decode()}" if re.fullmatch(rb"[a-z][a-z-]*", key) else ""
-            raise _Bad(("non-ASCII byte" if byte >= 0x80 else "control byte") + where)
+    m = _UNPRINTABLE.search(line, pos)
+    if m is not None:
+        token = line[line.rfind(b" ", 0, m.start()) + 1 : m.start()]
+        key = token.split(b"=", 1)[0] if b"=" in token else b""
+        where = f" in {key.decode()}" if re.fullmatch(rb"[a-z][a-z-]*", key) else ""
+        raise _Bad(("non-ASCII byte" if m.group(0) >= b"\x80" else "control byte") + where)
