@@ -19,6 +19,7 @@ import re
 import socket
 from collections import deque
 from itertools import repeat
+from operator import itemgetter
 from typing import Optional
 
 # LISTEN: 2.4's name, and conntrack(8)'s for SYN_SENT2. HEARTBEAT_ACKED: older kernels.
@@ -119,6 +120,24 @@ def split_combo(combo: bytes) -> tuple:
     if len(parts) > i and parts[i][:1].isupper():
         state = parts[i]
     return parts[0], timeout, state
+
+
+_COMBO_PARTS = re.compile(rb"(?m)^([a-z0-9]+) +\d+ +(?:(\d+) +|)(?:([A-Z][A-Z0-9_]*) +|)[^\n]*\n")
+_EXPIRY_ORDER = itemgetter(0, 2, 1)
+
+
+def split_combos(counts: dict) -> dict:
+    """{(l4, state, timeout): count} from {combo: count}, in C but for rare collisions
+    (the same key printed two ways, such as `unknown 33` and `unknown 253`)."""
+    parts = _COMBO_PARTS.findall(b"\n".join(counts) + b"\n") if counts else []
+    out = dict(zip(map(_EXPIRY_ORDER, parts), counts.values()))
+    if len(out) == len(counts) and len(parts) == len(counts):
+        return out
+    out = {}
+    for combo, n in counts.items():
+        l4, timeout, st = split_combo(combo)
+        out[(l4, st, timeout)] = out.get((l4, st, timeout), 0) + n
+    return out
 
 
 def bad_combos(keys: list) -> list:
