@@ -87,7 +87,13 @@ def fill(shape: str, n: int) -> None:
     local = 0x7F000001
     for i in range(n):
         if shape == "few":
-            src, dst, sport, dport, proto = local, local + i % 4, 1024 + i // 32, 9000 + i // 4 % 8, 17
+            src, dst, sport, dport, proto = (
+                local,
+                local + i % 4,
+                1024 + i // 32,
+                9000 + i // 4 % 8,
+                17,
+            )
         elif shape == "dst":
             src, dst, sport, dport, proto = local, 0x7F010001 + i, 40000, 9000, 17
         else:
@@ -105,15 +111,19 @@ def fill(shape: str, n: int) -> None:
 
 def inner(repeat: int) -> dict:
     """Runs inside the lab namespace; every peer is measured alternately, `repeat` times."""
+    from ctwatch.model.scan import scan_table
     from ctwatch.sources.procfs import ProcSource
 
-    samples: dict = {
-        k: []
-        for k in ("cat", "conntrack -L", "awk|sort|uniq -c", "ctwatch scan", "ctwatch process")
-    }
+    names = ("cat", "conntrack -L", "awk|sort|uniq -c", "ctwatch scan", "ctwatch process")
+    samples: dict = {k: [] for k in (*names, "scan CPU (parser)")}
     rss = []
     entries = None
     for _ in range(repeat):
+        # The parser's own CPU (the cat child excluded): what a loaded machine distorts
+        # least, so runs on different days compare.
+        cpu = time.thread_time()
+        scan_table(ProcSource("/").table_chunks())
+        samples["scan CPU (parser)"].append(time.thread_time() - cpu)
         samples["cat"].append(timed(["cat", TABLE]))
         samples["conntrack -L"].append(timed(["conntrack", "-L"]))
         samples["awk|sort|uniq -c"].append(timed(["sh", "-c", SEED_PIPELINE]))
