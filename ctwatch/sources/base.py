@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ctwatch.sources.gather import gathering_reader
+
 CHUNK = 1 << 20
 COMMAND_TIMEOUT = 120.0  # seconds without output before a child reader is stopped
 _F_SETPIPE_SZ = 1031  # from linux/fcntl.h; Python's fcntl names it only from 3.10
@@ -106,7 +108,7 @@ def read_int(path: str) -> int:
 
 
 def file_chunks(path: str, what: str) -> Iterator[bytes]:
-    """Chunks of a file. A virtual /proc file is read by a `cat` child process.
+    """Chunks of a file. A virtual /proc file is read by a child process (gather.py).
 
     The kernel prints /proc/net/nf_conntrack one page per read() call; reading it in
     a thread of ours would hand the GIL back and forth ten thousand times per 250k
@@ -126,7 +128,8 @@ def file_chunks(path: str, what: str) -> Iterator[bytes]:
         if cat is None:
             yield from _read_all(f, path, what)
             return
-    yield from command_chunks([cat, "--", path], what)
+    dd = gathering_reader()
+    yield from command_chunks([*dd, f"if={path}"] if dd else [cat, "--", path], what)
 
 
 def _read_all(f, path: str, what: str) -> Iterator[bytes]:
