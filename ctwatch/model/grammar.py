@@ -95,9 +95,13 @@ HEAD = (
     rb"|(?(g) srckey=0x[0-9a-f]{1,8} dstkey=0x[0-9a-f]{1,8})))"
 )
 # For text known to hold only printable ASCII (`clean_lines`), the tail needs no check.
-FAST_RE = re.compile(rb"(?m)^" + HEAD + rb"(?: [^\n]*|)\n")
-STRICT_RE = re.compile(rb"(?m)^" + HEAD + rb"(?: [ -~]*|)\n")
+_ANY_TAIL, _PRINTABLE_TAIL = rb"(?: [^\n]*|)\n", rb"(?: [ -~]*|)\n"
+FAST_RE = re.compile(rb"(?m)^" + HEAD + _ANY_TAIL)
+STRICT_RE = re.compile(rb"(?m)^" + HEAD + _PRINTABLE_TAIL)
 COMBO, SRC, DST, DPORT = (FAST_RE.groupindex[k] - 1 for k in ("combo", "src", "dst", "dport"))
+# The same, with the whole line (without its newline) as the first group of each row.
+LINE_FAST_RE = re.compile(rb"(?m)^(?=([^\n]*))" + HEAD + _ANY_TAIL)
+LINE_STRICT_RE = re.compile(rb"(?m)^(?=([^\n]*))" + HEAD + _PRINTABLE_TAIL)
 
 _PRINTABLE = bytes(range(0x20, 0x7F))
 

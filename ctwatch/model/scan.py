@@ -30,6 +30,8 @@ from ctwatch.model.grammar import (
     DPORT,
     DST,
     FAST_RE,
+    LINE_FAST_RE,
+    LINE_STRICT_RE,
     SRC,
     STRICT_RE,
     bad_addresses,
@@ -46,7 +48,6 @@ DIMENSIONS = ("proto", "state", "src", "dst", "dport")
 # cache (measured: 1 MiB passes cost about 25 % more CPU than 64 KiB ones).
 PIECE = 64 * 1024
 MAX_EXAMPLES = 5
-_COMBO, _SRC, _DST, _DPORT = map(itemgetter, (COMBO, SRC, DST, DPORT))
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def _name_key(dimension: str, label: str):
 class _Accumulator:
     """Counts rows of the grammar's regex; proto, state and expiry come from `combo`."""
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = 0) -> None:
+        """`offset`: 1 for rows of the LINE_ regexes (the whole line comes first)."""
         self.entries = 0
         self.combos: Counter = Counter()  # b"tcp      6 117 SYN_SENT " -> count
         self.src: Counter = Counter()
@@ -131,7 +133,7 @@ class _Accumulator:
         self._parts = tuple(
             zip(
                 (self.combos, self.src, self.dst, self.dport),
-                (_COMBO, _SRC, _DST, _DPORT),
+                (itemgetter(i + offset) for i in (COMBO, SRC, DST, DPORT)),
                 (bad_combos, bad_addresses, bad_addresses, bad_ports),
             )
         )
@@ -168,19 +170,6 @@ class _Accumulator:
                     counter[key] = left
                 else:
                     del counter[key]
-
-    def valid(self, row: tuple, memo: dict) -> bool:
-        """Every key of one row checked (the filtered path), decisions kept in memo."""
-        for i, (_, get, check) in enumerate(self._parts):
-            key = (i, get(row))
-            ok = memo.get(key)
-            if ok is None:
-                if len(memo) > 1_000_000:
-                    memo.clear()
-                ok = memo[key] = not check([key[1]])
-            if not ok:
-                return False
-        return True
 
     def freeze(self) -> Breakdown:
         # (l4, state, seconds left) -> count. A table of long-lived flows has a combo per
@@ -319,19 +308,24 @@ class _Scan:
 
     def __init__(self, filt: Optional[Filter], focus: Optional[Filter], entry_limit: int):
         self.filt, self.focus, self.entry_limit = filt, focus, entry_limit
-        self.totals = _Accumulator()
-        self.focused = _Accumulator() if focus is not None else None
+        # Filters and drill-downs need the whole line too (parse_line): rows of the
+        # LINE_ regexes, one group more in front.
+        self.slow = filt is not None or focus is not None
+        self.totals = _Accumulator(int(self.slow))
+        self.focused = _Accumulator(1) if focus is not None else None
+        # Every row is checked, filtered out or not: by the totals themselves, or by an
+        # accumulator of its own when a filter keeps rows out of the totals.
+        self.checker = _Accumulator(1) if filt is not None else self.totals
         self.focus_entries: list = []
         self.bad = 0
         self.examples: list = []
-        self._valid: dict = {}  # (part, key) -> valid, for the filtered path
 
     def run(self, buf: bytes, start: int, end: int, before: int) -> None:
         """Count the entries among the whole lines buf[start:end]; the bad lines are
         counted and explained. `before`: newlines in buf[:start] (none after end)."""
         clean = clean_lines(buf)
         # Printable text (the normal case) needs no check of the uncounted tail.
-        regex = FAST_RE if clean is not None else STRICT_RE
+        regex = _REGEX[self.slow, clean is not None]
         spans = [(a, b, self.piece(buf, a, b, regex)) for a, b in _pieces(buf, start, end)]
         lines = buf.count(b"\n", start, end) if clean is None else clean - before
         bad = lines - sum(n for _, _, n in spans)
@@ -346,18 +340,19 @@ class _Scan:
 
     def piece(self, chunk: bytes, start: int, end: int, regex) -> int:
         """Count the valid lines among chunk[start:end]; returns how many there were."""
-        if self.filt is None and self.focus is None:
-            rows = regex.findall(chunk, start, end)
-            return len(rows) - len(self.totals.add_checked(rows))
-        rows = [m.groups(b"") + (m.group(0),) for m in regex.finditer(chunk, start, end)]
-        rows = [r for r in rows if self.totals.valid(r, self._valid)]
-        self._count_filtered(rows)
+        rows = regex.findall(chunk, start, end)
+        wrong = self.checker.add_checked(rows)
+        if wrong:
+            gone = set(map(id, wrong))
+            rows = [r for r in rows if id(r) not in gone]
+        if self.slow:
+            self._count_filtered(rows)
         return len(rows)
 
     def _count_filtered(self, rows: list) -> None:
         if self.filt is not None:
             rows = [r for r in rows if self.filt.match_row(_view(r))]
-        self.totals.add(rows)
+            self.totals.add(rows)
         if self.focused is None:
             return
         mine = [r for r in rows if self.focus.match_row(_view(r))]
@@ -366,7 +361,7 @@ class _Scan:
             if len(self.focus_entries) >= self.entry_limit:
                 break
             try:
-                self.focus_entries.append(parse_line(r[-1].rstrip(b"\n"), check=False))
+                self.focus_entries.append(parse_line(r[0], check=False))
             except ParseError:
                 pass
 
@@ -384,8 +379,17 @@ class _Scan:
 
 
 def _view(row: tuple) -> tuple:
-    """The row as filters read it: l4, timeout, state, src, dst, dport."""
-    return (*_split_cached(row[COMBO]), row[SRC], row[DST], row[DPORT])
+    """A LINE_ regex row as filters read it: l4, timeout, state, src, dst, dport."""
+    return (*_split_cached(row[COMBO + 1]), row[SRC + 1], row[DST + 1], row[DPORT + 1])
+
+
+# (whole lines wanted, text clean) -> regex
+_REGEX = {
+    (False, True): FAST_RE,
+    (False, False): STRICT_RE,
+    (True, True): LINE_FAST_RE,
+    (True, False): LINE_STRICT_RE,
+}
 
 
 _split_cached = lru_cache(maxsize=4096)(split_combo)
