@@ -4,10 +4,10 @@ Speed matters here: a 250k-entry table must be aggregated in about the time the 
 takes to print it, also when every key is distinct (a spoofed flood). Instead of splitting
 every line in Python, one compiled regex (model/grammar.py) checks each whole line and
 pulls out the fields the breakdowns need, a 64 KiB piece at a time (`findall` runs in C),
-and `Counter.update` over `map(itemgetter)` counts them, also in C. Each distinct address
-is checked once, when it first enters its counter; the rare line found bad that way is
-taken back out of every count. Full per-line parsing (`entry.parse_line`) only runs for
-the few lines a drill-down shows.
+and `Counter.update` over `map(itemgetter)` counts them, also in C. Each distinct key (an
+address, a port, l4-timeout-state) is checked once, when it first enters its counter;
+the rare line found bad that way is taken back out of every count. Full per-line parsing
+(`entry.parse_line`) only runs for the few lines a drill-down shows.
 """
 
 from __future__ import annotations
