@@ -26,6 +26,7 @@ DOCUMENTED_KEYS = {
     "buckets",
     "entries",
     "bad_lines",
+    "bad_examples",
     "by_state",
     "by_proto",
     "by_src",

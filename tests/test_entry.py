@@ -5,8 +5,9 @@ from __future__ import annotations
 import kernel_lines as K
 import pytest
 
+from ctwatch.model.badline import explain
 from ctwatch.model.entry import ParseError, display_addr, parse_line
-from ctwatch.model.scan import FAST_RE
+from ctwatch.model.scan import scan_table
 
 L4_NAMES = {"tcp", "udp", "udplite", "icmp", "icmpv6", "sctp", "dccp", "gre", "unknown"}
 
@@ -26,16 +27,22 @@ def test_every_line_parses_and_agrees_with_the_fast_scanner(line):
     # IPv6 is shown compressed, never exploded.
     for addr in (entry.orig.src, entry.orig.dst, entry.reply.src, entry.reply.dst):
         assert "0000:" not in addr
-    # The scanner's one regex must read the same fields as the full parser.
-    m = FAST_RE.match(line.encode())
-    assert m is not None
-    l4, timeout, state, src, dst, dport = m.groups()
-    assert l4.decode() == entry.l4
-    assert (None if timeout is None else int(timeout)) == entry.timeout
-    assert (None if state is None else state.decode()) == entry.state
-    assert display_addr(src.decode()) == entry.orig.src
-    assert display_addr(dst.decode()) == entry.orig.dst
-    assert (None if dport is None else int(dport)) == entry.orig.dport
+    # The scanner must count it, reading the same fields as the full parser.
+    assert explain(line) is None
+    t = scan_table([line.encode() + b"\n"]).totals
+    assert t.entries == 1
+    assert t.top("proto") == [(entry.l4, 1)]
+    assert t.top("state") == ([(entry.state, 1)] if entry.state else [])
+    assert t.top("src") == [(entry.orig.src, 1)]
+    assert t.top("dst") == [(entry.orig.dst, 1)]
+    assert t.top("dport") == ([(str(entry.orig.dport), 1)] if entry.orig.dport is not None else [])
+    (l4, state, timeout), n = t.expiry.popitem()
+    assert (l4.decode(), state.decode() or None, int(timeout) if timeout else None) == (
+        entry.l4,
+        entry.state,
+        entry.timeout,
+    )
+    assert display_addr(entry.orig.src) == entry.orig.src
 
 
 def test_bytes_input_is_accepted():

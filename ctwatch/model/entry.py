@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
+from ctwatch.model.badline import explain
+
 L3_NAMES = frozenset(("ipv4", "ipv6", "unknown"))
 FLAGS = frozenset(("[UNREPLIED]", "[ASSURED]", "[OFFLOAD]", "[HW_OFFLOAD]"))
 _INT_TAIL_KEYS = frozenset(("mark", "secmark", "zone", "zone-orig", "zone-reply", "use"))
@@ -103,10 +105,14 @@ def _build_tuple(d: dict) -> Tuple:
     )
 
 
-def parse_line(line: str | bytes) -> Entry:
-    """Parse one line; raises ParseError when it is not a complete entry."""
+def parse_line(line: str | bytes, check: bool = True) -> Entry:
+    """Parse one line; raises ParseError when it is not a valid entry (model/badline.py
+    says why; `check=False` for lines the scanner already accepted)."""
+    reason = explain(line) if check else None
     if isinstance(line, bytes):
         line = line.decode("ascii", "replace")
+    if reason is not None:
+        raise ParseError(f"not a conntrack entry ({reason}): {line[:80]!r}")
     tokens = line.split()
     try:
         return _parse_tokens(tokens)

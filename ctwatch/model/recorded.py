@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ctwatch.model.scan import DIMENSIONS, Breakdown, TableScan
+from ctwatch.model.grammar import printable
+from ctwatch.model.scan import DIMENSIONS, MAX_EXAMPLES, Breakdown, TableScan
 
 RECORD_TOP = 200  # rows kept per breakdown in a recorded big-table scan
 
@@ -15,6 +16,7 @@ def scan_to_record(scan: TableScan, top: int = RECORD_TOP) -> dict:
     return {
         "entries": totals.entries,
         "bad_lines": scan.bad_lines,
+        "bad_examples": [list(pair) for pair in scan.bad_examples],
         "scan_seconds": round(scan.scan_seconds, 4),
         "distinct": {d: totals.distinct(d) for d in DIMENSIONS},
         "counts": {
@@ -40,4 +42,17 @@ def scan_from_record(rec: dict) -> TableScan:
         bad_lines=int(rec.get("bad_lines", 0)),
         scan_seconds=float(rec.get("scan_seconds", 0.0)),
         bytes_read=0,
+        bad_examples=_examples(rec.get("bad_examples")),
+    )
+
+
+def _examples(value) -> tuple:
+    """(line, reason) pairs from a recording, which anyone may have written: made safe."""
+    if not isinstance(value, list):
+        return ()
+    pairs = [p for p in value if isinstance(p, list) and len(p) == 2]
+    return tuple(
+        (printable(line.encode("utf-8", "replace")), printable(why.encode("utf-8", "replace"), 80))
+        for line, why in pairs[:MAX_EXAMPLES]
+        if isinstance(line, str) and isinstance(why, str)
     )

@@ -30,6 +30,9 @@ def snapshot_json(snap: Snapshot, top: int = 10, filter_text: str = "") -> dict:
         "fill": None if snap.fill is None else round(snap.fill, 6),
         "entries": table.totals.entries if table else None,
         "bad_lines": table.bad_lines if table else None,
+        "bad_examples": [{"line": line, "reason": why} for line, why in table.bad_examples]
+        if table
+        else [],
     }
     for key, dim in JSON_DIMENSIONS:
         out[key] = table.totals.as_dict(dim, top) if table else {}

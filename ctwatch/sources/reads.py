@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ctwatch.sources.base import SourceError, explain_oserror
+from ctwatch.sources.gather import gathering_reader
 from ctwatch.sources.values import U32_MAX, RefusedValue, parse_uint
 
 CHUNK = 1 << 20
@@ -187,7 +188,8 @@ def _too_slow(what: str, seconds: float) -> str:
 
 
 def file_chunks(path: str, what: str, limits: Optional[TableLimits] = None) -> Iterator[bytes]:
-    """Chunks of a file, bounded by `limits`. A virtual /proc file is read by a `cat` child.
+    """Chunks of a file, bounded by `limits`. A virtual /proc file is read by a child
+    process (`dd`, gathering pages into big writes, else `cat`: see gather.py).
 
     The kernel prints /proc/net/nf_conntrack one page per read() call; reading it in
     a thread of ours would hand the GIL back and forth ten thousand times per 250k
@@ -211,7 +213,8 @@ def file_chunks(path: str, what: str, limits: Optional[TableLimits] = None) -> I
             yield from bounded(_read_all(f, path, what), what, limits)
         return
     # command_chunks owns fd from here: it closes it once the child has its copy.
-    chunks = command_chunks([cat], what, stdin=fd, deadline=limits.deadline)
+    reader = list(gathering_reader() or (cat,))
+    chunks = command_chunks(reader, what, stdin=fd, deadline=limits.deadline)
     yield from bounded(chunks, what, limits)
 
 
