@@ -142,15 +142,17 @@ def test_python_starts_under_the_memory_limit():
 
 # --- a sample through the real TUI in tmux --------------------------------------------------
 
+# (case, keys that open a view to look at, text the screen must show while it runs)
 TUI_SAMPLE = [
-    ("table-escape-heavy", ()),
-    ("rec-count-nan", ()),
-    ("rec-label-escape", ()),
-    ("table-fifo", ()),
-    ("count-dev-zero", ()),
-    ("table-long-line-8mb", ()),
-    ("kmsg-escape", ("k",)),
-    ("record-dev-full", ()),
+    ("table-escape-heavy", (), None),
+    ("rec-count-nan", (), None),
+    ("rec-label-escape", (), None),
+    ("table-fifo", (), "262,144"),  # the monitor keeps polling count and max
+    ("count-dev-zero", (), "262,144"),
+    ("table-long-line-8mb", (), None),
+    ("line-dport-5000-digits", (), "443"),  # today it blanks the ports panel
+    ("kmsg-escape", ("k",), None),
+    ("record-dev-full", (), "No space left"),  # a failed --record shows at once, with why
 ]
 
 
@@ -163,8 +165,8 @@ def _ctwatch() -> str:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
-@pytest.mark.parametrize("case_id,view", TUI_SAMPLE, ids=[c for c, _ in TUI_SAMPLE])
-def test_tui(case_id, view, tmp_path):
+@pytest.mark.parametrize("case_id,view,shown", TUI_SAMPLE, ids=[c[0] for c in TUI_SAMPLE])
+def test_tui(case_id, view, shown, tmp_path):
     """Alive after a few seconds, answers `?` and Esc, survives a resize, leaves on q with 0;
     never a traceback, a changed terminal title or a non-colour escape in the pane."""
     case = by_id()[case_id]
@@ -173,10 +175,12 @@ def test_tui(case_id, view, tmp_path):
     found = []
     try:
         assert pane.wait(lambda s: s.strip(), 20), "nothing on screen after 20 s"
-        time.sleep(3)  # a few polls
+        time.sleep(2)  # a few polls
         found += screen_problems(pane, "running")
         if "EXIT=" in pane.screen():
             found.append(f"exited on its own: {pane.screen().strip()[-200:]!r}")
+        elif shown and not pane.wait(lambda s: shown in s, 5):
+            found.append(f"{shown!r} is not on screen")
         for key in view:
             pane.keys(key)
             time.sleep(1.5)
@@ -200,3 +204,26 @@ def test_tui(case_id, view, tmp_path):
     finally:
         pane.close()
     assert not found, f"{case.id}: {case.why}\n  " + "\n  ".join(found)
+
+
+TUI_REFUSED = ["interval-inf", "interval-nan", "interval-neg", "cpu-budget-nan", "cpu-budget-inf",
+               "dport-superscript", "state-bogus", "source-conntrack-with-root"]  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+@pytest.mark.parametrize("case_id", TUI_REFUSED)
+def test_tui_refuses_bad_values(case_id, tmp_path):
+    """The live monitor refuses malformed values too: exit 2 with one `ctwatch:` line."""
+    case = by_id()[case_id]
+    args = case.build(str(tmp_path))
+    pane = Pane([_ctwatch(), *args, "--log-file", str(tmp_path / "log")], str(tmp_path))
+    try:
+        ended = pane.wait(lambda s: "EXIT=" in s, 10)
+        if not ended:
+            pane.keys("q")
+            pane.wait(lambda s: "EXIT=" in s, 10)
+        text = pane.screen()
+    finally:
+        pane.close()
+    state = "" if ended else "still running 10 s later; after q:\n"
+    assert ended and "EXIT=2" in text and "ctwatch:" in text, f"{case.why}: {state}{text.strip()}"
