@@ -32,6 +32,7 @@ class Pane:
             )
         self.tmux("new-session", "-d", "-s", "h", "-x", str(size[0]), "-y", str(size[1]),
                   f"sh {shlex.quote(script)}")  # fmt: skip
+        self.socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip()
         self.tmux("select-pane", "-t", "h", "-T", SENTINEL)
         open(go, "w").close()
 
@@ -62,6 +63,11 @@ class Pane:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        if os.path.basename(self.socket_path) == self.socket:  # ours, never another's
+            try:
+                os.remove(self.socket_path)
+            except OSError:
+                pass
 
 
 def screen_problems(pane: Pane, when: str) -> list:
