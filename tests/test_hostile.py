@@ -147,8 +147,8 @@ TUI_SAMPLE = [
     ("table-escape-heavy", (), None),
     ("rec-count-nan", (), None),
     ("rec-label-escape", (), None),
-    ("table-fifo", (), "262,144"),  # the monitor keeps polling count and max
-    ("count-dev-zero", (), "262,144"),
+    ("table-fifo", (), "425"),  # the monitor keeps polling count and max
+    ("count-dev-zero", (), "262"),  # max (262,144 or 262k)
     ("table-long-line-8mb", (), None),
     ("line-dport-5000-digits", (), "443"),  # today it blanks the ports panel
     ("kmsg-escape", ("k",), None),
