@@ -32,6 +32,7 @@ from ctwatch.sources.base import SourceError
 from ctwatch.sources.kmsg import KernelLog
 from ctwatch.sources.safe_text import safe_block, safe_line
 from ctwatch.sources.select import CHOICES, open_source
+from ctwatch.sources.values import shown
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
 
@@ -52,7 +53,7 @@ def say(message: str) -> None:
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse echoes the user's values back
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe_line(message)}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe_line(message, 400)}\n")
 
 
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
@@ -67,11 +68,11 @@ def _value(kind: type, low: float, high: float) -> Callable:
         whole = kind is int
         if not (text.isascii() and (text.isdigit() if whole else _DECIMAL.fullmatch(text))):
             raise argparse.ArgumentTypeError(
-                f"not a plain {'whole ' if whole else ''}number: {text!r}"
+                f"not a plain {'whole ' if whole else ''}number: {shown(text)}"
             )
         value = kind(text) if len(text) < 40 else math.inf
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is out of range ({low:g} to {high:g})")
+            raise argparse.ArgumentTypeError(f"{shown(text)} is out of range ({low:g} to {high:g})")
         return value
 
     parse.__name__ = "whole number" if kind is int else "number"

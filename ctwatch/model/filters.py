@@ -6,6 +6,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ctwatch.sources.values import shown
+
 # Row layout shared with scan.py: l4, timeout, state, src, dst, dport[, line].
 _L4, _STATE, _SRC, _DST, _DPORT = 0, 2, 3, 4, 5
 
@@ -48,7 +50,7 @@ def parse_network(text: str):
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
-        raise ValueError(f"not an IP address or CIDR: {text!r}") from None
+        raise ValueError(f"not an IP address or CIDR: {shown(text)}") from None
 
 
 @dataclass(frozen=True)
@@ -85,16 +87,16 @@ class Filter:
         for p in dport or ():
             p = str(p).strip()
             if not (p.isascii() and p.isdigit() and len(p) <= 5 and int(p) <= 65535):
-                raise ValueError(f"not a port number (0-65535): {p!r}")
+                raise ValueError(f"not a port number (0-65535): {shown(p)}")
             ports.add(int(p))
         protos = {p.lower() for p in proto or ()}
         for p in protos:
             if p not in PROTOCOLS:
-                raise ValueError(f"unknown protocol {p!r} (one of {', '.join(PROTOCOLS)})")
+                raise ValueError(f"unknown protocol {shown(p)} (one of {', '.join(PROTOCOLS)})")
         states = {s.strip().upper() for s in state or ()}
         for s in states:
             if s not in STATES:
-                raise ValueError(f"unknown state {s!r} (one of {' '.join(STATES)})")
+                raise ValueError(f"unknown state {shown(s)} (one of {' '.join(STATES)})")
         return cls(
             src=tuple(parse_network(s) for s in src or ()),
             dst=tuple(parse_network(d) for d in dst or ()),

@@ -141,10 +141,11 @@ class ProcSource(Source):
         )
 
     def _first_int(self, paths: tuple, errors: list, quiet: bool = False) -> Optional[int]:
-        """The first file that holds a number. A missing or unreadable one is quiet when a
-        later one answers (or `quiet`); a refused one (a FIFO, `-1`) is always reported."""
+        """The first of `paths` that exists. A missing or unreadable one falls through to
+        the next, quietly when a later one answers (or `quiet`). A refused one (a FIFO,
+        `-1`) makes the value unknown and is reported: another file that disagrees with
+        it would only be a guess about which of the two the kernel meant."""
         first_error = None
-        refused = False
         for p in paths:
             path = self._path(p)
             try:
@@ -152,10 +153,9 @@ class ProcSource(Source):
             except OSError as exc:
                 first_error = first_error or explain_oserror(path, exc)
             except SourceError as exc:
-                if not refused:  # one line, even when every fallback is refused too
-                    errors.append(str(exc))
-                refused = True
-        if first_error and not quiet and not refused:
+                errors.append(str(exc))
+                return None
+        if first_error and not quiet:
             errors.append(first_error)
         return None
 

@@ -147,35 +147,42 @@ def read_int(path: str, limit: int = U32_MAX) -> int:
 
 
 def bounded(chunks: Iterator[bytes], what: str, limits: TableLimits) -> Iterator[bytes]:
-    """Pass table chunks through until the byte cap, the line cap or the deadline.
+    """Pass table chunks through until the byte cap or the deadline; cut overlong lines.
 
-    The line cap only looks at runs spanning chunks (what a parser would have to keep
-    pending); a long line inside one chunk is the parser's bad line to count.
+    Only runs spanning chunks are cut (what a parser would have to keep pending); a long
+    line inside one chunk is the parser's bad line to count. A line past the line cap
+    keeps its first TABLE_LINE_CAP bytes and its newline, so the parser counts one bad
+    line and goes on, its pending piece bounded (a hostile first line looks like a
+    stream without newlines until its end: both are read on, up to the byte cap).
     """
     give_up = time.monotonic() + limits.deadline
     total = run = 0  # bytes read; bytes since the last newline
+    lines = False  # a newline was seen: this is line-structured text
     try:
         for chunk in chunks:
             total += len(chunk)
             if total > limits.byte_cap:
-                raise SourceError(
-                    f"{what} read stopped at {human_size(limits.byte_cap)}: {limits.why}"
-                )
-            start = total - len(chunk) - run  # where the pending line began
-            first = chunk.find(b"\n")
-            if first < 0:
-                run += len(chunk)
-            elif run + first > TABLE_LINE_CAP:
-                run += first  # the line ending here was too long
-            else:
-                run = len(chunk) - chunk.rfind(b"\n") - 1
-            if run > TABLE_LINE_CAP:
-                raise SourceError(
-                    f"{what}: a line runs past {human_size(TABLE_LINE_CAP)} without a newline "
-                    f"(from byte {start:,}): not a conntrack table"
-                )
+                why = limits.why if lines else "not one line end in it: not a conntrack table"
+                raise SourceError(f"{what} read stopped at {human_size(limits.byte_cap)}: {why}")
             if time.monotonic() > give_up:
                 raise SourceError(_too_slow(what, limits.deadline))
+            first = chunk.find(b"\n")
+            if first < 0:
+                keep = TABLE_LINE_CAP - run
+                if len(chunk) > keep:
+                    chunk = chunk[: max(0, keep)]
+                run += len(chunk)
+                if chunk:
+                    yield chunk
+                continue
+            lines = True
+            last = chunk.rfind(b"\n")
+            tail = len(chunk) - last - 1
+            if run + first > TABLE_LINE_CAP or tail > TABLE_LINE_CAP:
+                head = chunk[: max(0, min(first, TABLE_LINE_CAP - run))]
+                chunk = head + chunk[first : last + 1] + chunk[last + 1 :][:TABLE_LINE_CAP]
+                tail = min(tail, TABLE_LINE_CAP)
+            run = tail
             yield chunk
     finally:
         close = getattr(chunks, "close", None)

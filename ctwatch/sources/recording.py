@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import Optional
 
 from ctwatch.sources.base import Counters, Source, SourceError
+from ctwatch.sources.reads import open_checked
 from ctwatch.sources.recording_check import BadFrame, check_frame, header_label
 
 FORMAT = "ctwatch-recording"
@@ -35,6 +37,9 @@ FORMAT = "ctwatch-recording"
 # to) and decoded one at a time, so TOTAL_CAP is about what a replay holds in memory.
 LINE_CAP = 16 << 20
 TOTAL_CAP = 512 << 20
+# Frames kept: 28 hours at one a second. Loading checks every frame (about 30 us each), so
+# a million counters-only frames would take half a minute before the first screen.
+FRAME_CAP = 100_000
 PIECE = 1 << 20  # read size while skipping an over-long line
 
 
@@ -177,8 +182,17 @@ def load_recording(path: str) -> tuple:
     header = None
     skipped = 0
     try:
-        with gzip.open(path, "rb") as f:
+        # A FIFO or a device given as a recording would block or never end: refused.
+        raw = os.fdopen(open_checked(path), "rb")
+        with raw, gzip.GzipFile(fileobj=raw, mode="rb") as f:
             for number, line, total in _lines(f):
+                if len(frames) >= FRAME_CAP:
+                    frames.note(
+                        f"recording: stopped reading at {FRAME_CAP:,} frames; "
+                        "later frames are not replayed",
+                        len(frames) - 1,
+                    )
+                    break
                 if total > TOTAL_CAP:
                     frames.note(
                         f"recording: stopped reading at {TOTAL_CAP >> 20} MiB (decompressed); "

@@ -16,7 +16,7 @@ from hostile.build import (
     table_with,
     tree_case,
 )
-from hostile.expect import bad_lines
+from hostile.expect import bad_lines, snat_skips
 
 D5000 = "7" * 5000
 FORMULAS = {
@@ -42,9 +42,11 @@ INVALID = {
     "line-dport-garbage-after": 1, "line-src-escape": 1, "line-dst-escape": 1,
     "line-src-c1-csi": 1, "line-src-raw-c1": 1, "line-src-bidi": 1,
     "line-src-invalid-utf8": 1, "line-src-cr": 1, "line-src-del": 1, "line-src-1mb": 1,
-    "line-src-ipv6-long": 1, "snat-reply-999": 1, "snat-reply-xff": 1,
-    "snat-reply-5000-digit-port": 1, "snat-reply-escape": 1,
+    "line-src-ipv6-long": 1, "snat-reply-xff": 1, "snat-reply-escape": 1,
 }  # fmt: skip
+# The reply tuple is only required to be printable by the scan (checking it would cost
+# every line of a flood); the SNAT view, which reads it, leaves these out.
+SNAT_SKIPS = {"snat-reply-999": "999.1.1.1", "snat-reply-5000-digit-port": "10.9.9.9"}
 
 
 def table_cases() -> list:
@@ -136,6 +138,7 @@ def table_cases() -> list:
     for name, cell in FORMULAS.items():
         out.append(Case(f"csv-{name}-src", f"a source a spreadsheet would run: {cell!r}",
                         _line(entry(src=cell), entry(dst=cell)), check=bad_lines(2)))  # fmt: skip
+    out = [replace(c, check=snat_skips(SNAT_SKIPS[c.id])) if c.id in SNAT_SKIPS else c for c in out]
     return [replace(c, check=bad_lines(INVALID[c.id])) if c.id in INVALID else c for c in out]
 
 
