@@ -1,0 +1,69 @@
+"""Memory stays flat while the monitor runs: the growers' references, the address cache."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+from test_ui_support import FakeClock, FakeSource, tcp_line
+
+from ctwatch.model.growers import GrowthTracker
+from ctwatch.model.monitor import Monitor
+from ctwatch.model.scan import scan_table
+
+
+class Churn:
+    """A spoofed-source flood's table: `size` entries, `per_poll` replaced by new sources."""
+
+    def __init__(self, size: int, per_poll: int) -> None:
+        self.next = 0
+        self.per_poll = per_poll
+        self.lines = [self._line() for _ in range(size)]
+
+    def _line(self) -> str:
+        n = self.next = self.next + 1
+        src = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        return tcp_line(src, f"192.0.2.{n % 200}", 1024 + n % 60000, 80, "SYN_SENT", 60)
+
+    def step(self) -> list:
+        self.lines = self.lines[self.per_poll :] + [self._line() for _ in range(self.per_poll)]
+        return self.lines
+
+
+def test_monitor_memory_is_flat_after_warm_up_on_a_churning_table():
+    """Two scans a second for 200 s (fake clock): what the monitor holds at 200 s is
+    about what it held at 60 s. Keeping every scan's top keys for 120 s doubled it."""
+    clock = FakeClock()
+    churn = Churn(1000, 100)
+    source = FakeSource(churn.lines, clock)
+    monitor = Monitor(source, clock=clock, interval=0.5, cpu_budget=0.5)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        held = {}
+        for i in range(1, 401):
+            source.lines = churn.step()
+            clock.advance(0.5)
+            monitor.poll()
+            if i in (120, 400):
+                gc.collect()
+                held[i] = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert monitor.scans == 400
+    assert held[400] < held[120] * 1.25, held
+
+
+def test_growers_keep_a_few_references_whatever_the_interval():
+    tracker = GrowthTracker("src", keep=50)
+    churn = Churn(60, 6)
+    most = 0
+    for i in range(2400):  # ten scans a second for four minutes
+        tracker.add(i / 10, scan_table([("\n".join(churn.step()) + "\n").encode()]).totals)
+        most = max(most, tracker.kept())
+    assert most <= 16
+    covered, rows = tracker.growers(10.0)
+    assert 10.0 <= covered <= 12.5 and rows
+    covered, _ = tracker.growers(60.0)
+    assert 60.0 <= covered <= 72.5
+    assert tracker.growers(None)[0] == 239.9
