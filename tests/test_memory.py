@@ -1,15 +1,18 @@
-"""Memory stays flat while the monitor runs: the growers' references, the address cache."""
+"""Memory stays flat while the monitor runs: growers' references, address cache, footer keys."""
 
 from __future__ import annotations
 
 import gc
 import tracemalloc
 
-from test_ui_support import FakeClock, FakeSource, tcp_line
+from test_ui_support import FakeClock, FakeSource, make_app, poll, started, tcp_line
 
 from ctwatch.model.growers import GrowthTracker
 from ctwatch.model.monitor import Monitor
 from ctwatch.model.scan import scan_table
+from ctwatch.ui.footer import Footer
+
+SIZE = (80, 24)
 
 
 class Churn:
@@ -67,3 +70,42 @@ def test_growers_keep_a_few_references_whatever_the_interval():
     covered, _ = tracker.growers(60.0)
     assert 60.0 <= covered <= 72.5
     assert tracker.growers(None)[0] == 239.9
+
+
+async def test_new_scans_do_not_rebuild_the_footer():
+    """Textual rebuilds the footer's keys on each bindings refresh; a refresh per scan
+    cost CPU and, with Textual's watcher leak, 8 key widgets a scan."""
+    app, source, clock = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        footer = app.screen.query_one(Footer)
+        rebuilt = []
+        original = footer.recompose
+
+        async def counting() -> None:
+            rebuilt.append(1)
+            await original()
+
+        footer.recompose = counting
+        for i in range(10):
+            source.lines = source.lines[1:] + [tcp_line(f"198.51.100.{i}", "10.0.0.5", 9, 80)]
+            await poll(pilot, app, clock)
+        assert app.monitor.scans >= 10
+        assert len(rebuilt) <= 1
+
+
+async def test_footer_rebuilds_leave_no_key_widgets_behind():
+    from textual.widgets._footer import FooterKey
+
+    app, source, clock = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        for _ in range(30):
+            app.refresh_bindings()
+            await pilot.pause()
+        await pilot.pause()
+        gc.collect()
+        shown = len(app.screen.query(FooterKey))
+        alive = sum(isinstance(o, FooterKey) for o in gc.get_objects())
+        assert shown > 0
+        assert alive <= 2 * shown, (alive, shown)
