@@ -109,3 +109,29 @@ async def test_footer_rebuilds_leave_no_key_widgets_behind():
         alive = sum(isinstance(o, FooterKey) for o in gc.get_objects())
         assert shown > 0
         assert alive <= 2 * shown, (alive, shown)
+
+
+async def test_a_panel_redrawn_for_hours_keeps_a_few_screens_of_renders():
+    """DataTable keys its render caches by an update counter, so each scan's redraw makes
+    every cached line stale; Textual's sizes (1,000 lines and rows, 10,000 cells a table)
+    then fill up over the first half hour of a churning flood."""
+    from textual.app import App
+    from textual.strip import Strip
+
+    from ctwatch.model.monitor_views import Panel, Row
+    from ctwatch.ui.panel import BreakdownPanel
+
+    class One(App):
+        def compose(self):
+            yield BreakdownPanel("src")
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(BreakdownPanel)
+        for scan in range(150):
+            rows = tuple(Row(f"10.0.{scan % 250}.{i}", 100 - i, 0.01, 1) for i in range(30))
+            table.show(Panel(rows, 30, "count"))
+            await pilot.pause()
+        gc.collect()
+        strips = sum(isinstance(o, Strip) for o in gc.get_objects())
+        assert strips < 800, strips

@@ -7,6 +7,16 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 
 DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
+# DataTable keys its render caches by an update counter, so every change (each scan)
+# makes all cached entries stale, and they pile up to Textual's sizes (10,000 cells and
+# 1,000 rows and lines a table: RSS grew ~3 MB a minute for 25 minutes on a churning
+# table). A panel shows one screenful; these hold a few.
+RENDER_CACHE_SIZES = {
+    "_cell_render_cache": 1024,
+    "_row_render_cache": 256,
+    "_row_renderable_cache": 256,
+    "_line_cache": 256,
+}
 
 
 def move_focus(origin: Widget, direction: str) -> bool:
@@ -42,6 +52,13 @@ class PanelTable(DataTable):
         Binding("left", "move('left')", "Panel left", show=False),
         Binding("right", "move('right')", "Panel right", show=False),
     ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, size in RENDER_CACHE_SIZES.items():
+            cache = getattr(self, name, None)
+            if hasattr(cache, "maxsize"):
+                cache.maxsize = size
 
     def action_move(self, direction: str) -> None:
         move_focus(self, direction)
