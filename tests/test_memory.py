@@ -57,6 +57,31 @@ def test_monitor_memory_is_flat_after_warm_up_on_a_churning_table():
     assert held[400] < held[120] * 1.25, held
 
 
+def test_a_scan_is_counted_while_one_older_scan_at_most_is_held():
+    """A 250k-key scan is ~45 MB: holding the current, the previous and the new one
+    at once made the 250k TUI peak ~60 MB higher."""
+    from ctwatch.model.scan import TableScan
+
+    class Watching(FakeSource):
+        def table_chunks(self):
+            yield from super().table_chunks()
+            gc.collect()
+            held.append(sum(isinstance(o, TableScan) for o in gc.get_objects()))
+
+    held: list = []
+    clock = FakeClock()
+    churn = Churn(200, 20)
+    source = Watching(churn.lines, clock)
+    monitor = Monitor(source, clock=clock, interval=0.5, cpu_budget=0.5)
+    for _ in range(5):
+        source.lines = churn.step()
+        clock.advance(0.5)
+        monitor.poll()
+    assert monitor.scans == 5
+    assert max(held) == 1, held
+    assert monitor.poll().scan.panels["src"].rows[0].delta is not None  # deltas still there
+
+
 def test_growers_keep_a_few_references_whatever_the_interval():
     tracker = GrowthTracker("src", keep=50)
     churn = Churn(60, 6)
