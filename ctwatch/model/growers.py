@@ -8,53 +8,70 @@ from typing import Optional
 from ctwatch.model.scan import Breakdown
 
 WINDOWS = ((10.0, "10 s"), (60.0, "60 s"), (None, "since start"))
+STEPS = 5  # references kept per window: its reach is then window to window * (1 + 1/STEPS)
 
 
 class GrowthTracker:
-    """Keeps the top `keep` keys of each scan of one dimension for `horizon` seconds.
+    """Keeps the top `keep` keys of a few scans of one dimension: the first (or the last
+    reset), the latest, and for each window about STEPS scans spaced window / STEPS apart.
 
-    Keeping every key of every scan would cost hundreds of MB in a spoofed-source flood;
-    a key missing from an older scan's top `keep` is taken as 0 then, so a grower that
+    Keeping every scan of the last two minutes held 240 dicts of 5,000 keys per dimension
+    at two scans a second (~100 MB for both); this keeps at most 2 * (STEPS + 2) + 2,
+    whatever the interval.
+    A key missing from an older scan's top `keep` is taken as 0 then, so a grower that
     rose from the long tail shows its full count as growth.
     """
 
-    def __init__(self, dimension: str, keep: int = 5000, horizon: float = 120.0) -> None:
+    def __init__(
+        self,
+        dimension: str,
+        keep: int = 5000,
+        windows: tuple = tuple(w for w, _ in WINDOWS if w is not None),
+        steps: int = STEPS,
+    ) -> None:
         self.dimension = dimension
         self.keep = keep
-        self.horizon = horizon
-        self.start: Optional[tuple] = None
-        self.ring: deque = deque()
+        self.start: Optional[tuple] = None  # (time, top) of the baseline
+        self.latest: Optional[tuple] = None
+        self._refs = {float(w): deque() for w in windows}
+        self._spacing = {float(w): float(w) / max(1, steps) for w in windows}
 
     def add(self, t: float, totals: Breakdown) -> None:
-        top = dict(totals.counts[self.dimension].most_common(self.keep))
+        scan = (t, dict(totals.counts[self.dimension].most_common(self.keep)))
         if self.start is None:
-            self.start = (t, top)
-        self.ring.append((t, top))
-        while len(self.ring) > 2 and self.ring[1][0] <= t - self.horizon:
-            self.ring.popleft()
+            self.start = scan
+        self.latest = scan
+        for window, refs in self._refs.items():
+            if not refs or t - refs[-1][0] >= self._spacing[window]:
+                refs.append(scan)
+            # The newest scan at least a window old is the reference; older ones go.
+            while len(refs) > 1 and refs[1][0] <= t - window:
+                refs.popleft()
 
     def reset(self) -> None:
-        self.start = self.ring[-1] if self.ring else None
+        self.start = self.latest
+
+    def kept(self) -> int:
+        """How many distinct scans' tops are held (a window's reference may be shared)."""
+        scans = {id(s[1]) for refs in self._refs.values() for s in refs}
+        scans.update(id(s[1]) for s in (self.start, self.latest) if s is not None)
+        return len(scans)
 
     def _reference(self, window: Optional[float]) -> Optional[tuple]:
-        if not self.ring:
+        if self.latest is None:
             return None
         if window is None:
             return self.start
-        now = self.ring[-1][0]
-        best = None
-        for t, top in self.ring:
-            if t <= now - window:
-                best = (t, top)
+        refs = self._refs[float(window)]
         # Younger than the window: compare with the oldest scan kept, and say so.
-        return best or self.ring[0]
+        return refs[0] if refs else None
 
     def growers(self, window: Optional[float], n: int = 10) -> tuple:
         """(seconds actually covered, [(label, count now, growth)]) largest growth first."""
         ref = self._reference(window)
-        if ref is None or len(self.ring) < 2 and window is not None:
+        if ref is None or ref is self.latest and window is not None:
             return 0.0, []
-        now_t, now = self.ring[-1]
+        now_t, now = self.latest
         ref_t, before = ref
         changes = [(k, c, c - before.get(k, 0)) for k, c in now.items()]
         changes.sort(key=lambda kcg: -kcg[2])

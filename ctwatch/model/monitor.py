@@ -191,6 +191,10 @@ class Monitor(PlaybackMixin):
             error = f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
         try:
             if scan:
+                # The scan before the current one served only the current view's deltas:
+                # let it go before counting a new one, so a huge table is held twice at
+                # most, not three times (250k distinct keys: ~45 MB a scan).
+                self._previous = None
                 snap = take_snapshot(
                     source,
                     scan=True,

@@ -22,6 +22,7 @@ from ctwatch.model.monitor_views import Focus, Sample
 from ctwatch.sources.base import Source
 from ctwatch.sources.safe_text import safe_line
 from ctwatch.ui.commands import BINDINGS, Command, CommandsProvider
+from ctwatch.ui.commands import COMMANDS as COMMAND_TABLE
 from ctwatch.ui.drill import DrillScreen
 from ctwatch.ui.entries import EntriesTable
 from ctwatch.ui.glyphs import ASCII, UNICODE, Glyphs, use_scrollbar_glyphs
@@ -75,7 +76,7 @@ class CtwatchApp(IncidentActions, App):
         self._poll_started = 0.0
         self._poll_timer: Optional[Timer] = None
         self._display_failed = False
-        self._last_scan_seen = None
+        self._bindings_shown: tuple = ()
         if ansi:
             self.theme = "ansi-dark"
         if glyphs.ascii:
@@ -190,10 +191,17 @@ class CtwatchApp(IncidentActions, App):
             if not self._display_failed:
                 self._display_failed = True
                 self.notify("Display error; details in the log.", severity="error")
-        scan = sample.scan if sample else None
-        if scan is not self._last_scan_seen:
-            self._last_scan_seen = scan
-            self.refresh_bindings()  # drill/sort availability depends on the rows
+        # Drill/sort availability depends on the rows. Refresh the footer only when it
+        # changed: each refresh rebuilds the footer's widgets (was: on every scan).
+        state = self.bindings_state(screen)
+        if state != self._bindings_shown:
+            self._bindings_shown = state
+            self.refresh_bindings()
+
+    def bindings_state(self, screen) -> tuple:
+        focused = screen.focused
+        states = tuple(self.command_state(c.action, screen) for c in COMMAND_TABLE)
+        return (id(screen), id(focused), states)
 
     def screen_resumed(self, screen: SampleScreen) -> None:
         if screen is self.screen:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ctwatch.model.monitor_views import Focus, FocusView, Sample
 from ctwatch.ui import formatting as fmt
 from ctwatch.ui.entries import EntriesTable
+from ctwatch.ui.footer import Footer
 from ctwatch.ui.graph import CountGraph
 from ctwatch.ui.lines import Line
 from ctwatch.ui.monitor_screen import SampleScreen

@@ -7,10 +7,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ctwatch.model.monitor_views import Sample
 from ctwatch.ui import formatting as fmt
+from ctwatch.ui.footer import Footer
 from ctwatch.ui.monitor_screen import SampleScreen
 from ctwatch.ui.small import TooSmall
 from ctwatch.ui.status import StatusLine

@@ -7,9 +7,9 @@ from typing import Optional
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ctwatch.model.monitor_views import Panel, Row, Sample
+from ctwatch.ui.footer import Footer
 from ctwatch.ui.gauge import FillGauge
 from ctwatch.ui.graph import CountGraph
 from ctwatch.ui.incident_line import IncidentLine
