@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
 import sys
-import time
 from typing import Callable, Optional
 
-import psutil
-
 from ctwatch import __version__
-from ctwatch.model.export import breakdowns_csv
 from ctwatch.model.filters import Filter
-from ctwatch.model.incident import (
-    advice_json,
-    growers_json,
-    kernel_log_json,
-    rates_json,
-    snat_json,
-    table_answers_json,
-)
-from ctwatch.model.report import human_summary, snapshot_json
-from ctwatch.model.rollup import snat_view
-from ctwatch.model.snapshot import take_snapshot
-from ctwatch.model.trend import drop_rate
-from ctwatch.sources.base import SourceError
-from ctwatch.sources.kmsg import KernelLog
-from ctwatch.sources.safe_text import safe_block, safe_line
-from ctwatch.sources.select import CHOICES, open_source
+from ctwatch.sources.safe_text import safe_line
+from ctwatch.sources.select import CHOICES
 from ctwatch.sources.values import shown
 
 EXIT_OK, EXIT_NO_SOURCE, EXIT_USAGE = 0, 1, 2
@@ -43,11 +24,6 @@ def _list(values: Optional[list]) -> list:
     for v in values or ():
         out.extend(x for x in v.split(",") if x)
     return out
-
-
-def say(message: str) -> None:
-    """One line on stderr; the message may carry a path or a value from outside."""
-    print(f"ctwatch: {safe_line(message)}", file=sys.stderr)
 
 
 class Parser(argparse.ArgumentParser):
@@ -200,105 +176,6 @@ def build_filter(args: argparse.Namespace) -> Optional[Filter]:
     )
 
 
-def incident_extras(source, snap, args: argparse.Namespace, filt: Optional[Filter]) -> dict:
-    """Rates need a second counter reading: taken once the scan is done and at least
-    --rate-window seconds after the first, so the scan's own time is not waited twice."""
-    out: dict = {}
-    if args.rate_window > 0:
-        wait = snap.taken_at + args.rate_window - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        try:
-            later = source.read_counters()
-            out.update(rates_json(snap, time.time(), later.count, later.stats))
-        except SourceError as exc:
-            out["rates_error"] = str(exc)
-    tunables = source.read_tunables()
-    out.update(table_answers_json(snap, tunables.timeouts, args.top))
-    log = KernelLog(args.root)
-    try:
-        out["kernel_log"] = kernel_log_json(log.poll(), log.via, log.problem)
-    finally:
-        log.close()
-    dropping = (drop_rate(out["rates"]) or 0.0) if "rates" in out else None
-    out["advice"] = advice_json(snap, tunables, psutil.virtual_memory().total, dropping, args.netns)
-    if args.snat:
-        try:
-            out["snat"] = snat_json(snat_view(source.table_chunks()), args.top)
-        except SourceError as exc:
-            out["snat_error"] = str(exc)
-    if args.growers and snap.table is not None:
-        try:
-            again = take_snapshot(source, scan=True, filt=filt)
-            out["growers"] = growers_json(snap, again, args.top)
-        except SourceError as exc:
-            out["growers_error"] = str(exc)
-    return out
-
-
-def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
-    if args.replay:
-        return run_once_replay(args, filt)
-    try:
-        source = open_source(args.source, args.root, pid=args.pid, netns=args.netns)
-    except SourceError as exc:
-        say(str(exc))
-        return EXIT_NO_SOURCE
-    try:
-        snap = take_snapshot(source, scan=True, filt=filt)
-        extras = incident_extras(source, snap, args, filt) if args.json else {}
-    finally:
-        source.close()
-    if snap.table is None and snap.count is None and snap.max is None:
-        say("; ".join(snap.problems) or "no conntrack data")
-        return EXIT_NO_SOURCE
-    print_once(args, snap, filt, extras)
-    for problem in snap.errors:  # each refused or unreadable counter: one line
-        say(problem)
-    if snap.table is None:
-        say(f"table not read: {snap.table_error}")
-    return EXIT_OK
-
-
-def run_once_replay(args: argparse.Namespace, filt: Optional[Filter]) -> int:
-    """`--once --replay FILE`: the recording's last frame that holds a table scan, printed
-    as a live --once would print it (for scripts that read recordings)."""
-    from ctwatch.sources.recording import ReplaySource
-
-    try:
-        source = ReplaySource(args.replay, loop=False)
-    except SourceError as exc:
-        say(str(exc))
-        return EXIT_NO_SOURCE
-    for index in range(len(source.frames) - 1, -1, -1):
-        source.seek(index)
-        if not source.has_table():
-            continue
-        snap = take_snapshot(source, scan=True, filt=filt, wall=lambda: source.t)
-        if snap.table is not None:
-            break
-    else:
-        say(f"{args.replay}: no recorded frame holds a table scan")
-        return EXIT_NO_SOURCE
-    extras = {"replay": {"frame": index, "frames": len(source.frames)}} if args.json else {}
-    print_once(args, snap, filt, extras)
-    return EXIT_OK
-
-
-def print_once(args: argparse.Namespace, snap, filt: Optional[Filter], extras: dict) -> None:
-    """Text and CSV are made printable here; JSON escapes every control character itself
-    (json.dumps writes ASCII only)."""
-    text = filt.describe() if filt else ""
-    if args.csv:
-        out = breakdowns_csv(snapshot_json(snap, args.top, text))
-    elif args.json:
-        out = json.dumps({**snapshot_json(snap, args.top, text), **extras}, indent=2) + "\n"
-    else:
-        out = human_summary(snap, args.top, text)
-    sys.stdout.write(safe_block(out))
-    sys.stdout.flush()
-
-
 # Options that only mean something in one mode, and what each needs.
 NEEDS = (
     ("json", "once", "--json needs --once"),
@@ -350,6 +227,8 @@ def main(argv: Optional[list] = None) -> int:
     except KeyboardInterrupt:
         return EXIT_NO_SOURCE
     except Exception as exc:
+        from ctwatch.faces.report.once import say
+
         say(f"internal error: {exc.__class__.__name__}: {exc}")
         return EXIT_NO_SOURCE
 
@@ -365,8 +244,10 @@ def _main(argv: Optional[list]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.once:
+        from ctwatch.faces.report.once import run_once
+
         return run_once(args, filt)
-    from ctwatch.ui.launch import run_tui
+    from ctwatch.faces.ui.launch import run_tui
 
     return run_tui(args, filt)
 

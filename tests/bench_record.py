@@ -16,7 +16,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]  # this checkout's ctwatch, not the
 
 from lab import Lab, lab_unavailable_reason  # noqa: E402
 
-from ctwatch.model.monitor import Monitor  # noqa: E402
+from ctwatch.engine.monitor import Monitor  # noqa: E402
 from ctwatch.sources.netns import NetnsSource  # noqa: E402
 from ctwatch.sources.recording import Recorder, load_recording  # noqa: E402
 

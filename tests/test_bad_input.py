@@ -15,7 +15,7 @@ import tempfile
 import kernel_lines as K
 import pytest
 
-from ctwatch.model.snapshot import take_snapshot
+from ctwatch.engine.snapshot import take_snapshot
 from ctwatch.sources.select import open_source
 
 
@@ -198,7 +198,7 @@ def test_count_above_max(tmp_path):
     out, proc = once_json(root)
     assert (out["count"], out["max"], out["fill"]) == (300, 200, 1.5)
     assert stderr_lines(proc) == []
-    assert "(150.0% full)" in run(["--once", "--root", root]).stdout
+    assert "(150% full)" in run(["--once", "--root", root]).stdout
 
 
 def test_max_zero(tmp_path):

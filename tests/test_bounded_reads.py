@@ -207,7 +207,7 @@ def test_fifo_table_problem_does_not_block(tmp_path):
 
 MEMORY_PROBE = """
 import resource
-from ctwatch.model.snapshot import take_snapshot
+from ctwatch.engine.snapshot import take_snapshot
 from ctwatch.sources.base import Counters, Source
 
 with open("/proc/self/statm") as f:

@@ -14,7 +14,7 @@ import sys
 import kernel_lines as K
 import pytest
 
-from ctwatch.model.export import breakdowns_csv
+from ctwatch.faces.report.csv_text import breakdowns_csv
 from ctwatch.sources.base import Counters
 from ctwatch.sources.recording import Recorder
 from ctwatch.sources.safe_text import safe_block, safe_cell, safe_line

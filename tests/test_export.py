@@ -10,17 +10,13 @@ import re
 import time
 
 import pytest
+from test_ui_support import FakeClock, FakeSource
 
+from ctwatch.engine.monitor import Monitor
+from ctwatch.faces.report.csv_text import breakdowns_csv
+from ctwatch.faces.report.export import ExportError, entry_row, write_export
+from ctwatch.faces.report.json import answers_json
 from ctwatch.model.entry import parse_line
-from ctwatch.model.export import (
-    ExportError,
-    breakdowns_csv,
-    entry_row,
-    write_export,
-)
-from ctwatch.model.report import snapshot_json
-from ctwatch.model.scan import scan_table
-from ctwatch.model.snapshot import Snapshot
 
 # Lines in the kernel's /proc/net/nf_conntrack layout (as captured on 6.18).
 TABLE = (
@@ -40,18 +36,10 @@ TABLE = (
 
 
 def _snapshot_json():
-    scan = scan_table([TABLE.encode()])
-    snap = Snapshot(
-        source="proc",
-        label="test",
-        taken_at=1000.0,
-        count=4,
-        max=65536,
-        buckets=16384,
-        stats={"drop": 0},
-        table=scan,
-    )
-    return snapshot_json(snap, top=10)
+    """The --once --json object (without the incident answers) of TABLE, through the engine."""
+    clock = FakeClock()
+    monitor = Monitor(FakeSource(TABLE.splitlines(), clock, max_entries=65536), clock=clock)
+    return answers_json(monitor.poll(scan=True), incident=False)
 
 
 def _breakdowns(obj):

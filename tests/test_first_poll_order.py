@@ -16,7 +16,7 @@ CALM = os.path.join(os.path.dirname(HERE), "sample_proc", "calm")
 # before any app runs.
 PROBE = r"""
 import json, os, sys
-import ctwatch.ui.launch as launch
+import ctwatch.faces.ui.launch as launch
 
 class Tty:
     def __init__(self, inner):

@@ -133,7 +133,7 @@ def test_the_checker_passes_clean_output():
 def test_python_starts_under_the_memory_limit():
     """Otherwise every case would fail for the interpreter's sake, not ctwatch's."""
     proc = subprocess.run(
-        [sys.executable, "-c", "import ctwatch.cli, ctwatch.ui.app, textual.app"],
+        [sys.executable, "-c", "import ctwatch.cli, ctwatch.faces.ui.app, textual.app"],
         preexec_fn=_limits, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

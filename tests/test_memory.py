@@ -7,10 +7,10 @@ import tracemalloc
 
 from test_ui_support import FakeClock, FakeSource, make_app, poll, started, tcp_line
 
+from ctwatch.engine.monitor import Monitor
+from ctwatch.faces.ui.widgets.footer import Footer
 from ctwatch.model.growers import GrowthTracker
-from ctwatch.model.monitor import Monitor
 from ctwatch.model.scan import scan_table
-from ctwatch.ui.footer import Footer
 
 SIZE = (80, 24)
 
@@ -151,8 +151,8 @@ async def test_a_panel_redrawn_for_hours_keeps_a_few_screens_of_renders():
     from textual.app import App
     from textual.strip import Strip
 
-    from ctwatch.model.monitor_views import Panel, Row
-    from ctwatch.ui.panel import BreakdownPanel
+    from ctwatch.engine.answers import Panel, Row
+    from ctwatch.faces.ui.widgets.panel import BreakdownPanel
 
     class One(App):
         def compose(self):

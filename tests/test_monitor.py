@@ -12,8 +12,8 @@ from test_ui_support import (
     write_incident,
 )
 
-from ctwatch.model.monitor import Monitor, PollCancelled
-from ctwatch.model.monitor_views import Focus
+from ctwatch.engine.answers import Focus
+from ctwatch.engine.monitor import Monitor, PollCancelled
 from ctwatch.sources.base import SourceError
 from ctwatch.sources.recording import ReplaySource
 
@@ -247,7 +247,7 @@ def test_drop_rate_and_forecast():
 
 def test_counters_keep_their_tick_during_a_long_scan():
     """A table read that outlasts the interval still yields counter samples in between."""
-    from ctwatch.model.monitor import Monitor
+    from ctwatch.engine.monitor import Monitor
     from ctwatch.sources.base import Counters, Source
 
     class Clock:

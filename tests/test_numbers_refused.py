@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ctwatch.model.monitor import Monitor
+from ctwatch.engine.monitor import Monitor
 from ctwatch.sources.select import open_source
 from ctwatch.sources.stats import StatsError, parse_stats
 

@@ -6,8 +6,8 @@ import os
 import socket
 from collections import namedtuple
 
+from ctwatch.engine.owners import flow_owners
 from ctwatch.model.entry import parse_line
-from ctwatch.model.owners import flow_owners
 
 Addr = namedtuple("Addr", "ip port")
 Conn = namedtuple("Conn", "laddr raddr pid")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from ctwatch.engine.snapshot import take_snapshot
 from ctwatch.model.recorded import scan_to_record
 from ctwatch.model.scan import scan_table
-from ctwatch.model.snapshot import take_snapshot
 from ctwatch.sources.base import Counters, SourceError
 from ctwatch.sources.recording import Recorder, ReplaySource
 

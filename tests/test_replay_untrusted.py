@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
-from ctwatch.model.monitor import Monitor
-from ctwatch.model.snapshot import take_snapshot
+from ctwatch.engine.monitor import Monitor
+from ctwatch.engine.snapshot import take_snapshot
 from ctwatch.sources import recording
 from ctwatch.sources.base import Counters, Source, SourceError
 from ctwatch.sources.recording import Recorder, ReplaySource

@@ -7,8 +7,8 @@ import os
 import kernel_lines as K
 import pytest
 
+from ctwatch.engine.snapshot import take_snapshot
 from ctwatch.model.scan import scan_table
-from ctwatch.model.snapshot import take_snapshot
 from ctwatch.sources import select
 from ctwatch.sources.base import SourceError
 from ctwatch.sources.conntrack_cli import ConntrackSource, parse_conntrack_stats

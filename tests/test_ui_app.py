@@ -16,15 +16,15 @@ from test_ui_support import (
     write_incident,
 )
 
+from ctwatch.faces.ui.app import create_app
+from ctwatch.faces.ui.screens.drill import DrillScreen
+from ctwatch.faces.ui.screens.help import HelpScreen
+from ctwatch.faces.ui.screens.monitor_screen import MonitorScreen
+from ctwatch.faces.ui.screens.prompt import FilterPrompt
+from ctwatch.faces.ui.widgets.entries import EntriesTable
+from ctwatch.faces.ui.widgets.panel import BreakdownPanel
 from ctwatch.sources.base import SourceError
 from ctwatch.sources.recording import ReplaySource
-from ctwatch.ui.app import create_app
-from ctwatch.ui.drill import DrillScreen
-from ctwatch.ui.entries import EntriesTable
-from ctwatch.ui.help import HelpScreen
-from ctwatch.ui.monitor_screen import MonitorScreen
-from ctwatch.ui.panel import BreakdownPanel
-from ctwatch.ui.prompt import FilterPrompt
 
 SIZE = (80, 24)
 
@@ -370,8 +370,8 @@ async def test_autopoll_keeps_polling_by_itself():
 
 
 async def test_first_poll_started_before_the_app_is_used():
-    from ctwatch.model.monitor import Monitor
-    from ctwatch.ui.launch import FirstPoll
+    from ctwatch.engine.monitor import Monitor
+    from ctwatch.faces.ui.launch import FirstPoll
 
     clock = FakeClock()
     source = FakeSource(calm_lines() + flood_lines(60), clock)

@@ -19,16 +19,16 @@ from test_ui_support import (
     write_incident,
 )
 
-from ctwatch.model import monitor_playback
-from ctwatch.model.monitor import Monitor
-from ctwatch.model.monitor_views import Focus
+from ctwatch.engine import playback as monitor_playback
+from ctwatch.engine.answers import Focus
+from ctwatch.engine.monitor import Monitor
+from ctwatch.faces.ui.app import create_app
+from ctwatch.faces.ui.screens.delete_modal import DeleteConfirm
+from ctwatch.faces.ui.screens.drill import DrillScreen
+from ctwatch.faces.ui.widgets.entries import EntriesTable
+from ctwatch.faces.ui.widgets.panel import BreakdownPanel
 from ctwatch.sources import delete as delete_module
 from ctwatch.sources.recording import Recorder, ReplaySource, load_recording
-from ctwatch.ui.app import create_app
-from ctwatch.ui.delete_modal import DeleteConfirm
-from ctwatch.ui.drill import DrillScreen
-from ctwatch.ui.entries import EntriesTable
-from ctwatch.ui.panel import BreakdownPanel
 
 SIZE = (80, 24)
 

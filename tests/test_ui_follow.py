@@ -17,10 +17,10 @@ from test_ui_support import (
     write_incident,
 )
 
+from ctwatch.faces.ui.app import create_app
+from ctwatch.faces.ui.screens.drill import DrillScreen
+from ctwatch.faces.ui.screens.help import help_text
 from ctwatch.sources.recording import ReplaySource
-from ctwatch.ui.app import create_app
-from ctwatch.ui.drill import DrillScreen
-from ctwatch.ui.help import help_text
 
 SIZE = (80, 24)
 HEAVY = (40, 60, 80, 100, 120, 140, 160)  # more new sources than the panel has rows

@@ -17,15 +17,15 @@ from test_ui_support import (
     wait_for,
 )
 
+from ctwatch.faces.ui.screens.advice_screen import AdviceScreen
+from ctwatch.faces.ui.screens.expiry_screen import ExpiryScreen
+from ctwatch.faces.ui.screens.growers_screen import GrowersScreen
+from ctwatch.faces.ui.screens.help import HelpScreen
+from ctwatch.faces.ui.screens.kernel_screen import KernelLogScreen
+from ctwatch.faces.ui.screens.monitor_screen import MonitorScreen
+from ctwatch.faces.ui.screens.snat_screen import SnatScreen
 from ctwatch.sources.base import Tunables
 from ctwatch.sources.kmsg import KernelLog
-from ctwatch.ui.advice_screen import AdviceScreen, sample_advice
-from ctwatch.ui.expiry_screen import ExpiryScreen
-from ctwatch.ui.growers_screen import GrowersScreen
-from ctwatch.ui.help import HelpScreen
-from ctwatch.ui.kernel_screen import KernelLogScreen
-from ctwatch.ui.monitor_screen import MonitorScreen
-from ctwatch.ui.snat_screen import SnatScreen
 
 SIZE = (80, 24)
 
@@ -212,7 +212,7 @@ async def test_a_shows_read_only_advice_with_commands():
         text = screen_text(app)
         assert "never applies" in text and "bytes per entry" in text and "256" in text
         body = rendered(app.screen.last_body)
-        commands = [i.command for i in sample_advice(app.latest, None, None).items if i.command]
+        commands = [i.command for i in app.latest.advice.items if i.command]
         assert commands and all(c in body for c in commands)
 
 
@@ -220,7 +220,7 @@ async def test_drill_down_says_who_owns_the_flows_or_why_not():
     app, source, clock = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        from ctwatch.model.monitor_views import Focus
+        from ctwatch.engine.answers import Focus
 
         app.open_focus(Focus.of(("src", "203.0.113.7")))
         await wait_for(pilot, lambda: app.latest.incident.owners is not None, timeout=10)
@@ -235,13 +235,13 @@ async def test_help_and_palette_list_the_incident_keys():
         await started(pilot, app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        from ctwatch.ui.help import help_text
+        from ctwatch.faces.ui.screens.help import help_text
 
         text = rendered(help_text("", 10.0))
         for title in ("Kernel log", "Top growers", "Expiry", "SNAT", "Advice", "Export"):
             assert title in text, title
         await pilot.press("escape")
-        from ctwatch.ui.commands import COMMANDS
+        from ctwatch.faces.ui.commands import COMMANDS
 
         available = {c.id for c in COMMANDS if app.command_state(c.action, app.screen) is not False}
         assert {"kernel", "growers", "expiry", "snat", "advice", "subnets", "export"} <= available

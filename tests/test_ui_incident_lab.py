@@ -10,13 +10,13 @@ from lab import SOURCES, Lab, global_conntrack_max, lab_unavailable_reason
 from test_lab_live import conntrack_rows
 from test_ui_support import screen_text, wait_for
 
-from ctwatch.model.monitor import Monitor
-from ctwatch.model.monitor_views import Focus
+from ctwatch.engine.answers import Focus
+from ctwatch.engine.monitor import Monitor
+from ctwatch.faces.ui.app import create_app
+from ctwatch.faces.ui.screens.delete_modal import DeleteConfirm
+from ctwatch.faces.ui.screens.kernel_screen import KernelLogScreen
 from ctwatch.sources.kmsg import KernelLog
 from ctwatch.sources.netns import NetnsSource
-from ctwatch.ui.app import create_app
-from ctwatch.ui.delete_modal import DeleteConfirm
-from ctwatch.ui.kernel_screen import KernelLogScreen
 
 pytestmark = pytest.mark.lab
 

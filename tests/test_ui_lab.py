@@ -12,9 +12,9 @@ import pytest
 from lab import Lab, lab_unavailable_reason
 from test_ui_support import screen_text, wait_for
 
+from ctwatch.faces.ui.app import create_app
+from ctwatch.faces.ui.screens.drill import DrillScreen
 from ctwatch.sources.netns import NetnsSource
-from ctwatch.ui.app import create_app
-from ctwatch.ui.drill import DrillScreen
 
 pytestmark = pytest.mark.lab
 FLOWS = 30

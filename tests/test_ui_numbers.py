@@ -8,15 +8,15 @@ from dataclasses import replace
 import pytest
 from test_ui_support import make_app, poll, screen_text, started, wait_for
 
+from ctwatch.engine.answers import Focus, FocusView, Panel, Row
+from ctwatch.engine.incident import KernelLogView
+from ctwatch.engine.owners import Owner
+from ctwatch.faces.ui.messages import AnswersReady
+from ctwatch.faces.ui.screens.drill import DrillScreen
+from ctwatch.model import format as fmt
 from ctwatch.model.expiry import ExpiryRow
-from ctwatch.model.incident_live import KernelLogView
-from ctwatch.model.monitor_views import Focus, FocusView, Panel, Row
-from ctwatch.model.owners import Owner
 from ctwatch.model.rollup import NatAddress
 from ctwatch.model.trend import Forecast
-from ctwatch.ui import formatting as fmt
-from ctwatch.ui.drill import DrillScreen
-from ctwatch.ui.messages import SampleReady
 
 MILLION, U32 = 1_000_000, 2**32 - 1
 KNOWN = {MILLION, U32}
@@ -116,7 +116,7 @@ def huge(sample, focus=None):
 
 
 async def show(pilot, app, sample) -> str:
-    app.post_message(SampleReady(sample))
+    app.post_message(AnswersReady(sample))
     await wait_for(pilot, lambda: app.shown is sample)
     await pilot.pause()
     return screen_text(app)
@@ -148,8 +148,8 @@ async def test_no_screen_cuts_a_number(size):
 
 
 async def test_the_drop_line_leaves_out_whole_parts_least_important_first():
-    from ctwatch.ui.glyphs import UNICODE
-    from ctwatch.ui.incident_line import incident_text
+    from ctwatch.faces.ui.glyphs import UNICODE
+    from ctwatch.faces.ui.widgets.incident_line import incident_text
 
     app, source, clock = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -8,11 +8,11 @@ import pytest
 from test_ui_support import FakeClock, FakeSource, calm_lines, screen_text, wait_for
 
 from ctwatch.cli import build_parser
-from ctwatch.ui import formatting as fmt
-from ctwatch.ui import launch
-from ctwatch.ui.app import create_app
-from ctwatch.ui.glyphs import wants_ansi_theme, wants_ascii
-from ctwatch.ui.prompt import parse_focus
+from ctwatch.faces.ui import launch
+from ctwatch.faces.ui.app import create_app
+from ctwatch.faces.ui.glyphs import wants_ansi_theme, wants_ascii
+from ctwatch.faces.ui.screens.prompt import parse_focus
+from ctwatch.model import format as fmt
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_no_mouse_reaches_app_run(monkeypatch, tmp_path):
 
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    monkeypatch.setattr("ctwatch.ui.app.create_app", fake_create_app)
+    monkeypatch.setattr("ctwatch.faces.ui.app.create_app", fake_create_app)
     monkeypatch.setenv("TERM", "linux")
     log = tmp_path / "state" / "ctwatch.log"
     root = tmp_path / "root"

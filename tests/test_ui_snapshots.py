@@ -10,7 +10,7 @@ import time
 import pytest
 from test_ui_support import FakeClock, FakeSource, calm_lines, flood_lines, wait_for
 
-from ctwatch.ui.app import create_app
+from ctwatch.faces.ui.app import create_app
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from test_ui_support import FakeClock, poll, screen_text, wait_for
 
+from ctwatch.faces.ui.app import create_app
 from ctwatch.sources.recording import Recorder, ReplaySource
 from ctwatch.sources.select import open_source
-from ctwatch.ui.app import create_app
 
 CALM = Path(__file__).resolve().parent.parent / "sample_proc" / "calm"
 NF = "proc/sys/net/netfilter"

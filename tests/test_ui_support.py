@@ -205,7 +205,7 @@ async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
 
 def make_app(lines=None, source_class=None, **kw):
     """An app on a fake source and clock that polls only when a test asks."""
-    from ctwatch.ui.app import create_app
+    from ctwatch.faces.ui.app import create_app
 
     clock = FakeClock()
     lines = calm_lines() + flood_lines(60) if lines is None else lines

@@ -12,7 +12,7 @@ import time
 import pytest
 from test_ui_support import write_incident
 
-from ctwatch.ui.launch import DEMO
+from ctwatch.faces.ui.launch import DEMO
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
 

@@ -6,43 +6,15 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ctwatch.model.grammar import STATE_LISTS
 from ctwatch.sources.values import shown
 
 # Row layout shared with scan.py: l4, timeout, state, src, dst, dport[, line].
 _L4, _STATE, _SRC, _DST, _DPORT = 0, 2, 3, 4, 5
 
 PROTOCOLS = ("tcp", "udp", "udplite", "icmp", "icmpv6", "sctp", "dccp", "gre", "unknown")
-# Every state name the kernel prints (tcp, sctp, dccp; LISTEN from 2.4's tcp table).
-STATES = [
-    "NONE",
-    "SYN_SENT",
-    "SYN_RECV",
-    "ESTABLISHED",
-    "FIN_WAIT",
-    "CLOSE_WAIT",
-    "LAST_ACK",
-    "TIME_WAIT",
-    "CLOSE",
-    "SYN_SENT2",
-    "LISTEN",
-    "CLOSED",
-    "COOKIE_WAIT",
-    "COOKIE_ECHOED",
-    "SHUTDOWN_SENT",
-    "SHUTDOWN_RECD",
-    "SHUTDOWN_ACK_SENT",
-    "HEARTBEAT_SENT",
-    "HEARTBEAT_ACKED",
-    "REQUEST",
-    "RESPOND",
-    "PARTOPEN",
-    "OPEN",
-    "CLOSEREQ",
-    "CLOSING",
-    "TIMEWAIT",
-    "IGNORE",
-    "INVALID",
-]
+# Every state name the kernel prints (the grammar's per-protocol lists, in one order).
+STATES = tuple(dict.fromkeys(n for names in STATE_LISTS.values() for n in names))
 
 
 def parse_network(text: str):

@@ -23,19 +23,18 @@ from operator import itemgetter
 from typing import Optional
 
 # LISTEN: 2.4's name, and conntrack(8)'s for SYN_SENT2. HEARTBEAT_ACKED: older kernels.
-TCP_STATES = frozenset(
-    ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK")
-    + ("TIME_WAIT", "CLOSE", "SYN_SENT2", "LISTEN")
-)
-SCTP_STATES = frozenset(
-    ("NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT")
-    + ("SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED")
-)
-DCCP_STATES = frozenset(
-    ("NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT")
-    + ("IGNORE", "INVALID")
-)
-STATES = {"tcp": TCP_STATES, "sctp": SCTP_STATES, "dccp": DCCP_STATES}
+# In a stable order, for messages and the `/` prompt.
+STATE_LISTS = {
+    "tcp": ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT")
+    + ("LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2", "LISTEN"),
+    "sctp": ("CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT")
+    + ("SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED"),
+    "dccp": ("REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT")
+    + ("IGNORE", "INVALID"),
+}
+# Every tracker also prints NONE for an entry it has not classified yet.
+STATES = {l4: frozenset(("NONE", *names)) for l4, names in STATE_LISTS.items()}
+TCP_STATES, SCTP_STATES, DCCP_STATES = STATES["tcp"], STATES["sctp"], STATES["dccp"]
 L4_NUMBERS = {
     "tcp": "6",
     "udp": "17",

@@ -76,4 +76,5 @@ class GrowthTracker:
         changes = [(k, c, c - before.get(k, 0)) for k, c in now.items()]
         changes.sort(key=lambda kcg: -kcg[2])
         label = Breakdown.label
-        return now_t - ref_t, [(label(self.dimension, k), c, g) for k, c, g in changes[:n] if g > 0]
+        chosen = changes[: n or None]  # n=0: every key that grew
+        return now_t - ref_t, [(label(self.dimension, k), c, g) for k, c, g in chosen if g > 0]

@@ -1,0 +1,1 @@
+"""The engine: one poll of a source becomes one immutable Answers (clock, budget, history)."""

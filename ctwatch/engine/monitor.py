@@ -1,0 +1,450 @@
+"""The live monitor's polling state machine: counters every tick, table scans within a CPU budget.
+
+The UI's worker thread calls `Monitor.poll()`; the UI thread only calls the small setters
+(focus, sort, interval, baseline), which take effect at the next poll. Nothing here imports
+textual, so the scheduling is tested with a fake clock and a fake source.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from dataclasses import replace
+from typing import Callable, Optional
+
+from ctwatch.engine.advising import poll_advice
+from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView
+from ctwatch.engine.incident import IncidentTracker, IncidentView
+from ctwatch.engine.playback import RECORD_RAW_MAX, PlaybackMixin
+from ctwatch.engine.reading import PollCancelled, StoppableSource, SystemClock
+from ctwatch.engine.snapshot import Snapshot, take_snapshot
+from ctwatch.model.filters import Filter
+from ctwatch.model.history import History
+from ctwatch.model.scan import DIMENSIONS, Breakdown
+from ctwatch.model.trend import counter_rates, drop_rate, forecast
+from ctwatch.sources.base import Source, SourceError
+from ctwatch.sources.safe_text import safe_line
+
+log = logging.getLogger("ctwatch")
+
+INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0)
+TOPS_KEPT = 50  # sources/destinations remembered per scan, to give a drill-down a past
+REOPEN_AFTER = 5.0  # seconds of a dead source before opening it again
+MIN_RATE_SPAN = 0.25  # seconds between two stats readings for a rate
+
+
+class Monitor(PlaybackMixin):
+    """Owns the source, filter, drill-down focus, history and scan schedule."""
+
+    def __init__(
+        self,
+        source: Source,
+        filt: Optional[Filter] = None,
+        *,
+        interval: float = 1.0,
+        cpu_budget: float = 0.10,
+        clock=None,
+        panel_rows: int = 100,
+        entry_limit: int = 1000,
+        history_length: int = 3600,
+        reopen: Optional[Callable[[], Source]] = None,
+        incident: Optional[IncidentTracker] = None,
+        recorder=None,
+        netns: Optional[str] = None,
+        min_rate_span: float = MIN_RATE_SPAN,
+    ) -> None:
+        if cpu_budget <= 0:
+            raise ValueError("cpu_budget must be above 0")
+        self.source = source
+        self.filt = filt
+        self.cpu_budget = cpu_budget  # a fraction of one core
+        self.clock = clock or SystemClock()
+        self.panel_rows = panel_rows
+        self.entry_limit = entry_limit
+        self.reopen = reopen
+        self.incident = incident or IncidentTracker()
+        self.recorder = recorder  # sources.recording.Recorder: every poll is written to it
+        self.netns = netns  # the watched namespace's name: the advice's commands enter it
+        self.min_rate_span = min_rate_span
+        self.record_error: Optional[str] = None
+        self.replay_hold = False  # a replay stays on its frame (paused, or just seeked)
+        # Called from the polling thread with counters-only samples taken while a long
+        # scan runs (a 1M-entry table reads for ~3 s), so count and max keep their tick.
+        self.on_sample: Optional[Callable[[Answers], None]] = None
+        self._counters_at: Optional[float] = None
+        self._lock = threading.Lock()
+        self._interval = float(interval)
+        self._focus: Optional[Focus] = None
+        self._sorts = dict.fromkeys(DIMENSIONS, "count")
+        self._scan_requested = True
+        self._view_stale = False
+        self._pin: Optional[bool] = None  # True: pin at the next poll; False: unpin
+        # Owned by the polling thread from here on.
+        self.polls = 0
+        self.scans = 0
+        self.history = History(history_length)
+        self._last_stats: Optional[tuple] = None  # (time, stats) for the rates
+        self._last_rates: dict = {}
+        self._next_scan_at: Optional[float] = None
+        self._current = None  # (TableScan, finished, taken_at, cost, wall, focus)
+        self._previous = None  # the scan before it, for rolling deltas
+        self._pinned = None  # (wall time, TableScan) while the baseline is pinned
+        self._pinned_focus = None  # (Focus, its Breakdown at its first scan after the pin)
+        self._view: Optional[ScanView] = None
+        self._table_error: Optional[str] = None
+        self._focus_history = History(720)
+        self._tops: deque = deque(maxlen=120)
+        self._dead_since: Optional[float] = None
+        self._reopen_error: Optional[str] = None
+        self._reported: frozenset = frozenset()
+
+    # ---- setters, called from the UI thread ----
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @property
+    def focus(self) -> Optional[Focus]:
+        return self._focus
+
+    @property
+    def sorts(self) -> dict:
+        return dict(self._sorts)
+
+    def set_interval(self, seconds: float) -> float:
+        with self._lock:
+            self._interval = min(3600.0, max(0.1, float(seconds)))
+            return self._interval
+
+    def step_interval(self, direction: int) -> float:
+        """The next longer (+1) or shorter (-1) interval on the usual ladder."""
+        current = self._interval
+        if direction > 0:
+            longer = [s for s in INTERVALS if s > current + 1e-9]
+            return self.set_interval(longer[0] if longer else current)
+        shorter = [s for s in INTERVALS if s < current - 1e-9]
+        return self.set_interval(shorter[-1] if shorter else current)
+
+    def set_focus(self, focus: Optional[Focus]) -> None:
+        """Drill into `focus` (None: leave); the next poll scans whatever the budget says."""
+        with self._lock:
+            if focus != self._focus:
+                self._focus = focus
+                self._scan_requested = focus is not None
+                self._view_stale = True
+
+    def toggle_sort(self, dim: str) -> str:
+        with self._lock:
+            self._sorts[dim] = "name" if self._sorts[dim] == "count" else "count"
+            self._view_stale = True
+            return self._sorts[dim]
+
+    def pin_baseline(self, pinned: bool = True) -> None:
+        """Pinned: changes count from the scan seen now on (the `iptables -Z` idea, but
+        nothing in the kernel is touched). Unpinned: from the previous scan."""
+        with self._lock:
+            self._pin = pinned
+            self._view_stale = True
+        if pinned:
+            self.incident.request_reset()
+
+    def request_scan(self) -> None:
+        with self._lock:
+            self._scan_requested = True
+
+    # ---- the poll, called from the worker thread ----
+    def scan_due(self, now: float) -> bool:
+        return self._next_scan_at is None or now >= self._next_scan_at
+
+    def poll(
+        self,
+        should_stop: Optional[Callable] = None,
+        scan: Optional[bool] = None,
+        share_gil: bool = True,
+    ) -> Answers:
+        """Read the counters, and the table when due (`scan` True/False overrides the
+        schedule: a first counters-only poll puts numbers on screen at once).
+        `share_gil=False` scans flat out (nobody waits for a keypress yet)."""
+        with self._lock:
+            interval, focus, sorts = self._interval, self._focus, dict(self._sorts)
+            requested = self._scan_requested and scan is not False
+            if scan is not False:
+                self._scan_requested = False
+            stale, self._view_stale = self._view_stale, False
+            pin, self._pin = self._pin, None
+        clock = self.clock
+        started = clock.monotonic()
+        if scan is None:
+            scan = requested or self.scan_due(started)
+        snap, error, scanned = None, None, False
+        small = self.history.last() is None or (self.history.last()[1] or 0) <= RECORD_RAW_MAX
+        source = StoppableSource(
+            self.source,
+            should_stop or (lambda: False),
+            share_gil,
+            self.recorder is not None and small,
+            between=lambda: self._tick_during_scan(source, interval),
+        )
+        cpu_before = clock.cpu()
+        try:
+            # Counters first, apart, so that a failing scan still leaves them on screen.
+            snap = take_snapshot(source, scan=False, wall=self._taken_at)
+            self._counters_at = clock.monotonic()
+        except Exception as exc:
+            log.exception("reading counters failed")
+            error = f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
+        try:
+            if scan:
+                # The scan before the current one served only the current view's deltas:
+                # let it go before counting a new one, so a huge table is held twice at
+                # most, not three times (250k distinct keys: ~45 MB a scan).
+                self._previous = None
+                snap = take_snapshot(
+                    source,
+                    scan=True,
+                    filt=self.filt,
+                    focus=focus.filter if focus else None,
+                    entry_limit=self.entry_limit,
+                    wall=self._taken_at,
+                )
+            if pin is not None:
+                # Pin what the screen shows now, before this poll's scan replaces it.
+                pinned = pin and self._current is not None
+                self._pinned = (clock.wall(), self._current[0]) if pinned else None
+                shown_focus = self._current[5] if pinned else None
+                self._pinned_focus = (
+                    (shown_focus, self._current[0].focus)
+                    if shown_focus is not None and self._current[0].focus is not None
+                    else None
+                )
+                stale = True
+            if snap is not None and snap.table is not None:
+                self._record_scan(snap, focus, started)
+                scanned = stale = True
+            elif scan and snap is not None:
+                self._table_error = snap.table_error
+            if stale and self._current is not None:
+                self._view = self._build_view(sorts, focus)
+            if scanned:
+                self._remember_tops(self._view, snap.table.totals)
+                self.incident.on_scan(source, snap.table, snap.taken_at, clock.monotonic())
+            if scan:
+                # The cost covers the reading child, our parsing and the views built on it.
+                cost = max(0.0, clock.cpu() - cpu_before)
+                self._schedule(started, clock.monotonic(), cost, interval)
+                if scanned:
+                    self._current = self._current[:3] + (cost,) + self._current[4:]
+                    self._view = replace(self._view, cost=cost)
+        except PollCancelled:
+            raise
+        except Exception as exc:  # a bug here must not stop the monitor: say it, go on
+            log.exception("poll failed")
+            error = error or f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
+            self._schedule(started, clock.monotonic(), 0.0, interval)
+        sample = self._sample(snap, source, scanned, error, interval)
+        advance = getattr(self.source, "advance", None)
+        if callable(advance) and not self.replay_hold:
+            advance()  # a replay moves on one recorded frame per poll
+        return sample
+
+    def _sample(
+        self, snap, source, scanned: bool, error: Optional[str], interval: float
+    ) -> Answers:
+        """The Answers of one reading of the counters: history, rates, incident answers,
+        advice; and its recording."""
+        now = self.clock.monotonic()
+        count = snap.count if snap else None
+        self.history.append(now, count)
+        rates = self._rates(self._rate_time(now), snap)
+        try:
+            incident = self.incident.on_tick(source, snap, now)
+            advice = poll_advice(snap, self._view, rates, incident.tunables, self.netns)
+        except Exception:
+            log.exception("incident answers")
+            incident, advice = IncidentView(), None
+        self._record(snap, source, scanned)
+        drops = drop_rate(rates) or 0.0
+        # No trend on an unknown (refused) count: the last good one may be long stale.
+        window = self.history.window(120.0) if count is not None else ()
+        known = [(t, v) for t, v in window if v is not None]
+        self.polls += 1
+        sample = Answers(
+            seq=self.polls,
+            at=now,
+            snapshot=replace(snap, table=None) if snap else None,
+            scan=self._view,
+            scanned=scanned,
+            table_error=self._table_error,
+            error=error,
+            history=self.history.snapshot(),
+            rates=rates,
+            forecast=forecast(known, snap.max if snap else None, drop_rate=drops),
+            interval=interval,
+            next_scan_at=self._next_scan_at,
+            baseline_at=self._pinned[0] if self._pinned else None,
+            source_label=safe_line(self.source.label),
+            incident=incident,
+            replay=self._replay_position(),
+            record_error=self.record_error,
+            advice=advice,
+        )
+        self._watch_health(sample, now)
+        return sample
+
+    def _tick_during_scan(self, source, interval: float) -> None:
+        """Between scan pieces: when a tick has passed, read the counters again and hand
+        the UI a counters-only sample (the breakdowns stay those of the last scan)."""
+        if self.on_sample is None or self._counters_at is None:
+            return
+        if self.clock.monotonic() - self._counters_at < interval:
+            return
+        try:
+            snap = take_snapshot(self.source, scan=False, wall=self._taken_at)
+            self._counters_at = self.clock.monotonic()
+            self.on_sample(self._sample(snap, source, False, None, interval))
+        except Exception:  # the scan goes on; the poll's own reading reports problems
+            log.exception("counters during a scan")
+            self._counters_at = self.clock.monotonic()
+
+    def _rates(self, now: float, snap: Optional[Snapshot]) -> dict:
+        """Per second since the last reading: each kernel counter, and `growth` (the
+        change of the count)."""
+        if snap is None or (not snap.stats and snap.count is None):
+            return {}
+        last = self._last_stats
+        if last is not None and now - last[0] < self.min_rate_span:
+            # A poll right after another (a key asked for it) or a held replay frame:
+            # too short a span to divide by; the rates on screen stay.
+            return self._last_rates
+        self._last_stats = (now, snap.stats, snap.count)
+        if last is None:
+            self._last_rates = {}
+            return self._last_rates
+        rates = counter_rates(last[1], last[0], snap.stats, now)
+        if snap.count is not None and last[2] is not None:
+            rates["growth"] = (snap.count - last[2]) / (now - last[0])
+        self._last_rates = rates
+        return rates
+
+    def _schedule(self, started: float, finished: float, cost: float, interval: float) -> None:
+        """Next scan no sooner than cost / budget after this one ended, and at most one
+        scan per tick (half a tick of slack keeps cheap scans on every tick)."""
+        self._next_scan_at = max(started + interval * 0.5, finished + cost / self.cpu_budget)
+
+    def _record_scan(self, snap: Snapshot, focus, started: float) -> None:
+        table = snap.table
+        self.scans += 1
+        self._table_error = None
+        self._previous = self._current
+        if self._previous is None or self._previous[5] != focus:
+            self._focus_history.clear()
+            if focus is not None:
+                self._seed_focus_history(focus)
+        finished = self.clock.monotonic()
+        if focus is not None and table.focus is not None:
+            self._focus_history.append(finished, table.focus.entries)
+        self._current = (table, finished, snap.taken_at, 0.0, finished - started, focus)
+
+    def _remember_tops(self, view: ScanView, totals: Breakdown) -> None:
+        counts = {}
+        for dim in ("src", "dst"):
+            panel = view.panels[dim]
+            rows = (
+                [(r.key, r.count) for r in panel.rows[:TOPS_KEPT]]
+                if panel.sort == "count"
+                else totals.top(dim, TOPS_KEPT)
+            )
+            counts.update(((dim, k), c) for k, c in rows)
+        self._tops.append((view.finished, counts))
+
+    def _seed_focus_history(self, focus: Focus) -> None:
+        found = focus.address()
+        if found is None:
+            return
+        for t, counts in self._tops:
+            self._focus_history.append(t, counts.get(found))
+
+    def _build_view(self, sorts: dict, focus: Optional[Focus]) -> ScanView:
+        table, finished, taken_at, cost, wall, scanned_focus = self._current
+        if self._pinned is not None:
+            base_totals = self._pinned[1].totals
+            if (
+                scanned_focus is not None
+                and table.focus is not None
+                and (self._pinned_focus is None or self._pinned_focus[0] != scanned_focus)
+            ):
+                # A drill-down opened after the pin counts its changes from its first scan.
+                self._pinned_focus = (scanned_focus, table.focus)
+            base_focus = self._pinned_focus[1] if self._pinned_focus else None
+        else:
+            prev = self._previous
+            base_totals = prev[0].totals if prev else None
+            base_focus = prev[0].focus if prev and prev[5] == scanned_focus else None
+        panels = self._panels(table.totals, sorts, base_totals, table.totals.entries)
+        focus_view = None
+        if scanned_focus is not None and scanned_focus == focus and table.focus is not None:
+            fb = table.focus
+            focus_view = FocusView(
+                focus=scanned_focus,
+                entries=fb.entries,
+                share=fb.entries / table.totals.entries if table.totals.entries else 0.0,
+                delta=None if base_focus is None else fb.entries - base_focus.entries,
+                panels=self._panels(fb, sorts, base_focus, fb.entries),
+                entry_list=table.focus_entries,
+                history=self._focus_history.snapshot(),
+            )
+        return ScanView(
+            seq=self.scans,
+            finished=finished,
+            taken_at=taken_at,
+            cost=cost,
+            wall_seconds=wall,
+            entries=table.totals.entries,
+            bad_lines=table.bad_lines,
+            sample_bad_line=table.sample_bad_line,
+            scan_seconds=table.scan_seconds,
+            bad_examples=table.bad_examples,
+            panels=panels,
+            focus=focus_view,
+        )
+
+    def _panels(self, now: Breakdown, sorts: dict, base: Optional[Breakdown], total: int):
+        panels = {}
+        for dim in DIMENSIONS:
+            rows = []
+            for key, count in now.top(dim, self.panel_rows, by=sorts[dim]):
+                delta = None if base is None else count - base.get(dim, key)
+                rows.append(Row(key, count, count / total if total else 0.0, delta))
+            panels[dim] = Panel(tuple(rows), now.distinct(dim), sorts[dim])
+        return panels
+
+    def _watch_health(self, sample: Answers, now: float) -> None:
+        """Log each new problem once (not every second) and reopen a source that died."""
+        problems = frozenset(sample.problems)
+        for p in sorted(problems - self._reported):
+            log.warning("%s", p)
+        if self._reported and not problems:
+            log.info("recovered: %s", self.source.label)
+        self._reported = problems
+        dead = sample.snapshot is None or sample.snapshot.count is None
+        if not dead:
+            self._dead_since = None
+            return
+        self._dead_since = self._dead_since if self._dead_since is not None else now
+        if self.reopen is not None and now - self._dead_since >= REOPEN_AFTER:
+            self._dead_since = now
+            try:
+                fresh = self.reopen()
+            except SourceError as exc:
+                if str(exc) != self._reopen_error:  # once per distinct reason, not every 5 s
+                    log.info("reopen failed: %s", exc)
+                self._reopen_error = str(exc)
+                return
+            self._reopen_error = None
+            log.info("reopened: %s", fresh.label)
+            old, self.source = self.source, fresh
+            try:
+                old.close()
+            except Exception:
+                log.exception("closing the old source")

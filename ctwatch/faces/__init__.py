@@ -1,0 +1,1 @@
+"""Faces: what renders the engine's Answers (the Textual UI, --once reports, the exporter)."""

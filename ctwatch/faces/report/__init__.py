@@ -1,0 +1,1 @@
+"""--once output: text, JSON and CSV renderings of one Answers."""

@@ -1,0 +1,237 @@
+"""The app's incident keys: the incident views, subnets, export, delete and replay controls."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Optional
+
+from textual import work
+
+from ctwatch.engine.answers import Answers
+from ctwatch.faces.ui.screens.info_screen import InfoScreen
+
+log = logging.getLogger("ctwatch")
+
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+REPLAY_ACTIONS = ("replay_seek", "replay_seek_to", "replay_speed")
+
+
+def _views() -> dict:
+    from ctwatch.faces.ui.screens.advice_screen import AdviceScreen
+    from ctwatch.faces.ui.screens.expiry_screen import ExpiryScreen
+    from ctwatch.faces.ui.screens.growers_screen import GrowersScreen
+    from ctwatch.faces.ui.screens.kernel_screen import KernelLogScreen
+    from ctwatch.faces.ui.screens.snat_screen import SnatScreen
+
+    return {
+        "kernel": KernelLogScreen,
+        "growers": GrowersScreen,
+        "expiry": ExpiryScreen,
+        "snat": SnatScreen,
+        "advice": AdviceScreen,
+    }
+
+
+class IncidentActions:
+    """Mixed into CtwatchApp (monitor, screen, notify, show... are the app's)."""
+
+    subnets = False
+    allow_delete = False
+    export_dir = "."
+    replay_paused = False
+    replay_speed_index = 1
+    replay_base_interval = 1.0
+
+    # ---- availability (CtwatchApp.command_state asks) ----
+    def incident_state(self, action: str, screen) -> Optional[bool]:
+        action = action.split("(", 1)[0]  # the palette asks with the parameters
+        if action in REPLAY_ACTIONS:
+            return self.is_replay
+        if action == "delete_source":
+            return self.delete_target(screen) is not None
+        if action == "toggle_subnets":
+            return True if type(screen).__name__ == "MonitorScreen" else None
+        return True
+
+    @property
+    def is_replay(self) -> bool:
+        return hasattr(self.monitor.source, "frames")
+
+    # ---- views ----
+    def action_open_view(self, name: str) -> None:
+        screen_class = _views().get(name)
+        if screen_class is None:
+            return
+        if isinstance(self.screen, screen_class):
+            return
+        if isinstance(self.screen, InfoScreen):
+            self.screen.closed()
+            self.pop_screen()
+        self.push_screen(screen_class())
+
+    def leave_info(self) -> None:
+        screen = self.screen
+        screen.closed()
+        self.pop_screen()
+
+    def action_toggle_subnets(self) -> None:
+        self.subnets = not self.subnets
+        self.monitor.incident.want_subnets = self.subnets
+        self.monitor.request_scan()  # the roll-up is made from a scan, within its budget
+        self.request_poll()
+        self.notify(
+            "Sources by subnet: /24 for IPv4, /64 for IPv6 (b: back to addresses)."
+            if self.subnets
+            else "Sources by address."
+        )
+
+    # ---- export ----
+    def action_export(self) -> None:
+        from ctwatch.faces.report.export import ExportError
+        from ctwatch.faces.ui.exporting import export_view
+
+        sample = self.shown
+        if sample is None or sample.snapshot is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        try:
+            paths = export_view(self.screen, sample, self.export_dir, time.time())
+        except ExportError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        except Exception as exc:
+            log.exception("export")
+            self.notify(f"Export failed: {exc} (details in the log)", severity="error")
+            return
+        self.last_export = paths
+        self.notify(
+            f"Exported: {paths.csv_path}, {paths.entries_csv_path}, {paths.json_path}", timeout=10
+        )
+
+    # ---- delete (only with --allow-delete on the live system) ----
+    def delete_target(self, screen) -> Optional[str]:
+        from ctwatch.faces.ui.screens.drill import DrillScreen
+
+        if not self.allow_delete or not isinstance(screen, DrillScreen):
+            return None
+        found = screen.focus_target.address()
+        return found[1] if found and found[0] == "src" else None
+
+    def action_delete_source(self) -> None:
+        from ctwatch.faces.ui.screens.delete_modal import DeleteConfirm
+        from ctwatch.sources.delete import DeleteError, delete_argv, preview
+
+        ip = self.delete_target(self.screen)
+        if ip is None:
+            return
+        netns, pid = self.delete_namespace()
+        sample = self.latest
+        view = sample.scan.focus if sample and sample.scan else None
+        try:
+            argv = delete_argv(ip, netns, pid)
+            count = preview(ip, {ip: view.entries}) if view is not None else None
+        except DeleteError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(
+            DeleteConfirm(ip, count, " ".join(argv)), callback=lambda yes: self._delete(yes, ip)
+        )
+
+    def delete_namespace(self) -> tuple:
+        source = self.monitor.source
+        return getattr(source, "netns", None), getattr(source, "pid", None)
+
+    def delete_log_path(self) -> str:
+        base = os.path.dirname(self.log_path) if self.log_path else "."
+        return os.path.join(base, "ctwatch-delete.log")
+
+    def _delete(self, yes: Optional[bool], ip: str) -> None:
+        if not yes:
+            self.notify("Nothing deleted.")
+            return
+        self.notify(f"Deleting the entries of {ip}...")
+        self._delete_worker(ip)
+
+    @work(thread=True, exit_on_error=False, group="delete")
+    def _delete_worker(self, ip: str) -> None:
+        from ctwatch.sources.delete import DeleteError, delete_source
+
+        netns, pid = self.delete_namespace()
+        path = self.delete_log_path()
+        try:
+            result = delete_source(ip, log_path=path, netns=netns, pid=pid)
+        except DeleteError as exc:
+            self.call_from_thread(self.delete_finished, str(exc), "error")
+            return
+        except Exception as exc:
+            log.exception("delete")
+            self.call_from_thread(self.delete_finished, f"delete failed: {exc}", "error")
+            return
+        message = f"Deleted {result.deleted} entries of {ip}; logged to {path}"
+        if result.log_error:
+            message = f"Deleted {result.deleted} entries of {ip}; {result.log_error}"
+        self.last_delete = result
+        self.call_from_thread(self.delete_finished, message, "information")
+
+    def delete_finished(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity, timeout=10)
+        self.monitor.request_scan()
+        self.request_poll()
+
+    # ---- replay ----
+    def action_replay_seek(self, frames: int) -> None:
+        position = self.monitor.source.position
+        self._seek(position + frames)
+
+    def action_replay_seek_to(self, index: int) -> None:
+        focused = self.screen.focused
+        if index == 0 and getattr(focused, "followed", None) is not None:
+            # The panel's border offers "Home: top": that comes before the first frame.
+            focused.action_follow_top()
+            return
+        frames = len(self.monitor.source.frames)
+        self._seek(index % frames if index < 0 else index)
+
+    def _seek(self, index: int) -> None:
+        self.monitor.replay_seek(index)
+        self.request_poll()
+
+    def action_replay_speed(self, direction: int) -> None:
+        index = max(0, min(len(SPEEDS) - 1, self.replay_speed_index + direction))
+        self.replay_speed_index = index
+        self.monitor.set_interval(self.replay_base_interval / SPEEDS[index])
+        if not self._polling and self.autopoll:
+            self._arm_next()
+        self.show(self.shown)
+
+    @property
+    def replay_speed(self) -> float:
+        return SPEEDS[self.replay_speed_index]
+
+    def toggle_replay_pause(self) -> None:
+        self.replay_paused = not self.replay_paused
+        self.monitor.replay_hold = self.replay_paused
+        self.show(self.latest)
+        self.refresh_bindings()
+
+
+def replay_note(sample: Answers, app) -> str:
+    if sample is None or sample.replay is None:
+        return ""
+    index, frames = sample.replay
+    return f"frame {index + 1}/{frames} {app.replay_speed:g}x"
+
+
+def replay_base_interval(source) -> float:
+    """Seconds between recorded frames (the median), the 1x playback interval."""
+    frames = getattr(source, "frames", None) or []
+    gaps = sorted(
+        b.get("t", 0) - a.get("t", 0)
+        for a, b in zip(frames, frames[1:])
+        if b.get("t", 0) > a.get("t", 0)
+    )
+    if not gaps:
+        return 1.0
+    return min(60.0, max(0.1, round(gaps[len(gaps) // 2], 1)))  # 1.002 s reads as 1 s
