@@ -63,7 +63,7 @@ def test_prometheus_inside_a_lab_namespace_reaches_its_loopback(lab, tmp_path):
     """Prometheus and node_exporter both live in the lab namespace; the host could not
     reach them there, the harness queries through a thread inside the namespace."""
     prom_lab.require("prometheus", "node_exporter")
-    lab.mixed()
+    lab.fill_udp(300)
     with (
         prom_lab.node_exporter(netns=lab.name, collectors=("conntrack",)) as ne,
         prom_lab.prometheus({"node": [ne.address]}, netns=lab.name) as prom,

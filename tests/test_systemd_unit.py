@@ -109,7 +109,7 @@ def _once(lab, caps: list, *args: str, in_lab: bool = True) -> dict:
 
 
 def test_the_units_capability_reads_a_real_table(lab, service_user):
-    lab.mixed()
+    lab.fill_udp(300)
     caps = unit_values("AmbientCapabilities")
     got = _once(lab, caps)
     assert got["table_error"] is None
@@ -120,7 +120,7 @@ def test_the_units_capability_reads_a_real_table(lab, service_user):
 
 
 def test_pid_needs_nothing_more_and_netns_needs_the_dropin(lab, service_user):
-    lab.mixed()
+    lab.fill_udp(300)
     holder = lab.popen(["sleep", "120"], what="namespace holder")
     caps = unit_values("AmbientCapabilities")
     by_pid = _once(lab, caps, "--pid", str(holder.pid), in_lab=False)
@@ -144,7 +144,7 @@ def test_ctwatch_runs_without_writable_executable_memory(lab):
         [sys.executable, "-c", MDWE, sys.executable, "-c", code], capture_output=True
     )
     assert refused.returncode != 0, "the stand-in does not refuse W+X memory"
-    lab.mixed()
+    lab.fill_udp(300)
     argv = [sys.executable, "-c", MDWE, str(CTWATCH), "--once", "--json", "--netns", lab.name]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
