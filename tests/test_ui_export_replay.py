@@ -200,23 +200,23 @@ async def test_replay_pause_seek_and_speed(tmp_path):
     async with app.run_test(size=(100, 24)) as pilot:
         await started(pilot, app)
         await poll(pilot, app, clock)
-        index = app.latest.replay[0]
+        index = app.latest.playback.position
         assert f"frame {index + 1}/30 1x" in screen_text(app)
         await pilot.press("space")  # hold the frame
         await poll(pilot, app, clock)
-        held = app.latest.replay[0]
+        held = app.latest.playback.position
         for _ in range(2):
             await poll(pilot, app, clock)
-        assert app.latest.replay[0] == held and "PAUSED" in screen_text(app)
+        assert app.latest.playback.position == held and "PAUSED" in screen_text(app)
         await pilot.press("right_square_bracket")
-        await wait_for(pilot, lambda: app.latest.replay[0] == held + 10)
+        await wait_for(pilot, lambda: app.latest.playback.position == held + 10)
         assert f"frame {held + 11}/30" in screen_text(app)
         await pilot.press("left_square_bracket")
-        await wait_for(pilot, lambda: app.latest.replay[0] == held)
+        await wait_for(pilot, lambda: app.latest.playback.position == held)
         await pilot.press("end")
-        await wait_for(pilot, lambda: app.latest.replay[0] == 29)
+        await wait_for(pilot, lambda: app.latest.playback.position == 29)
         await pilot.press("home")
-        await wait_for(pilot, lambda: app.latest.replay[0] == 0)
+        await wait_for(pilot, lambda: app.latest.playback.position == 0)
         assert app.latest.snapshot.count == 120  # the recording's first frame
         await pilot.press("greater_than_sign", "greater_than_sign")
         assert app.monitor.interval == 0.25 and "4x" in screen_text(app)
@@ -226,4 +226,4 @@ async def test_replay_pause_seek_and_speed(tmp_path):
         await pilot.press("space")
         await poll(pilot, app, clock)
         await poll(pilot, app, clock)
-        assert app.latest.replay[0] == 1 and "PAUSED" not in screen_text(app)
+        assert app.latest.playback.position == 1 and "PAUSED" not in screen_text(app)

@@ -146,15 +146,15 @@ async def test_home_in_a_replay_returns_a_following_panel_to_the_top_first(tmp_p
         await started(pilot, app)
         for _ in range(12):
             await poll(pilot, app, clock)
-        frame = app.latest.replay[0]
+        frame = app.latest.playback.position
         state = app.screen.query_one("#panel-state")
         state.focus()
         await pilot.press("down")
         assert state.followed is not None
         await pilot.press("home")  # what the border offers: back to the top
-        assert state.followed is None and app.latest.replay[0] == frame
+        assert state.followed is None and app.latest.playback.position == frame
         await pilot.press("home")  # nothing followed: the recording's first frame
-        await wait_for(pilot, lambda: app.latest.replay[0] == 0)
+        await wait_for(pilot, lambda: app.latest.playback.position == 0)
 
 
 def test_help_says_what_home_does():

@@ -63,7 +63,7 @@ async def test_a_nan_count_replays_as_unknown_through_a_resize(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.samples_received >= 1)
         for _ in range(6):  # to the frame with the NaN count, wherever the first polls left us
-            if app.latest.replay == (1, 3):
+            if (app.latest.playback.position, app.latest.playback.frames) == (1, 3):
                 break
             await poll(pilot, app, clock)
         assert app.latest.snapshot.count is None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ctwatch.engine.incident import IncidentView
+from ctwatch.engine.playback import PlaybackState
 from ctwatch.engine.snapshot import Snapshot
 from ctwatch.model.advice import Advice
 from ctwatch.model.dimensions import ADDRESS_NAMES, NAMES
@@ -109,6 +110,7 @@ class ScanView:
     sample_bad_line: str
     scan_seconds: float  # read + parse + aggregate of the scan, inside the process
     bad_examples: tuple  # up to 5 (line as safe text, reason)
+    totals_only: bool  # a recording's aggregates of a big table: no entries behind them
     panels: dict  # dimension -> Panel
     focus: Optional[FocusView]
 
@@ -132,7 +134,7 @@ class Answers:
     baseline_at: Optional[float]  # wall time of the pinned baseline; None: previous scan
     source_label: str
     incident: IncidentView = field(default_factory=IncidentView)
-    replay: Optional[tuple] = None  # (frame index, frames) when playing a recording
+    playback: PlaybackState = field(default_factory=PlaybackState)  # pause, replay frame
     record_error: Optional[str] = None  # why --record stopped; stays shown from then on
     advice: Optional[Advice] = None  # read-only sizing advice from this poll's numbers
 

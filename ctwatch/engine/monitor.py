@@ -16,7 +16,7 @@ from typing import Callable, Optional
 from ctwatch.engine.advising import poll_advice
 from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView
 from ctwatch.engine.incident import IncidentTracker, IncidentView
-from ctwatch.engine.playback import RECORD_RAW_MAX, PlaybackMixin
+from ctwatch.engine.playback import RECORD_RAW_MAX, Playback, PlaybackMixin
 from ctwatch.engine.reading import PollCancelled, StoppableSource, SystemClock
 from ctwatch.engine.snapshot import Snapshot, take_snapshot
 from ctwatch.model.filters import Filter
@@ -68,7 +68,7 @@ class Monitor(PlaybackMixin):
         self.netns = netns  # the watched namespace's name: the advice's commands enter it
         self.min_rate_span = min_rate_span
         self.record_error: Optional[str] = None
-        self.replay_hold = False  # a replay stays on its frame (paused, or just seeked)
+        self.playback = Playback(source)  # pause; a replay's seek and speed
         # Called from the polling thread with counters-only samples taken while a long
         # scan runs (a 1M-entry table reads for ~3 s), so count and max keep their tick.
         self.on_sample: Optional[Callable[[Answers], None]] = None
@@ -166,6 +166,8 @@ class Monitor(PlaybackMixin):
         """Read the counters, and the table when due (`scan` True/False overrides the
         schedule: a first counters-only poll puts numbers on screen at once).
         `share_gil=False` scans flat out (nobody waits for a keypress yet)."""
+        if self._apply_seek() and scan is not False:
+            self.request_scan()  # a new frame: its table at once
         with self._lock:
             interval, focus, sorts = self._interval, self._focus, dict(self._sorts)
             requested = self._scan_requested and scan is not False
@@ -243,9 +245,7 @@ class Monitor(PlaybackMixin):
             error = error or f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
             self._schedule(started, clock.monotonic(), 0.0, interval)
         sample = self._sample(snap, source, scanned, error, interval)
-        advance = getattr(self.source, "advance", None)
-        if callable(advance) and not self.replay_hold:
-            advance()  # a replay moves on one recorded frame per poll
+        self.playback.after_poll()
         return sample
 
     def _sample(
@@ -285,7 +285,7 @@ class Monitor(PlaybackMixin):
             baseline_at=self._pinned[0] if self._pinned else None,
             source_label=safe_line(self.source.label),
             incident=incident,
-            replay=self._replay_position(),
+            playback=self.playback.state(),
             record_error=self.record_error,
             advice=advice,
         )
@@ -405,6 +405,7 @@ class Monitor(PlaybackMixin):
             sample_bad_line=table.sample_bad_line,
             scan_seconds=table.scan_seconds,
             bad_examples=table.bad_examples,
+            totals_only=table.totals_only,
             panels=panels,
             focus=focus_view,
         )

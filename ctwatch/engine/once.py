@@ -72,7 +72,7 @@ def answer_recording(monitor: Monitor) -> Optional[Answers]:
         source.seek(index)
         if not source.has_table():
             continue
-        monitor.replay_hold = True  # stay on this frame: a poll would move the replay on
+        monitor.playback.set_paused(True)  # stay on this frame: a poll would move it on
         answers = monitor.poll(scan=True, share_gil=False)
         if answers.scanned:
             return answers

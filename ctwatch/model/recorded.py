@@ -43,6 +43,7 @@ def scan_from_record(rec: dict) -> TableScan:
         scan_seconds=float(rec.get("scan_seconds", 0.0)),
         bytes_read=0,
         bad_examples=_examples(rec.get("bad_examples")),
+        totals_only=True,
     )
 
 

@@ -201,6 +201,7 @@ class TableScan:
     focus_entries: tuple = ()
     sample_bad_line: str = ""
     bad_examples: tuple = ()  # up to MAX_EXAMPLES (line as safe text, reason)
+    totals_only: bool = False  # a recording's aggregates: no line to drill into
 
 
 def complete_lines(chunks: Iterable[bytes]) -> Iterator[tuple]:

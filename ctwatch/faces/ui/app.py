@@ -20,8 +20,9 @@ from ctwatch.engine.incident import incident_tracker
 from ctwatch.engine.monitor import Monitor, PollCancelled
 from ctwatch.faces.ui.commands import BINDINGS, Command, CommandsProvider
 from ctwatch.faces.ui.commands import COMMANDS as COMMAND_TABLE
+from ctwatch.faces.ui.display import Display
 from ctwatch.faces.ui.glyphs import ASCII, UNICODE, Glyphs, use_scrollbar_glyphs
-from ctwatch.faces.ui.incident_actions import IncidentActions, replay_base_interval
+from ctwatch.faces.ui.incident_actions import IncidentActions
 from ctwatch.faces.ui.messages import AnswersReady
 from ctwatch.faces.ui.screens.drill import DrillScreen
 from ctwatch.faces.ui.screens.help import HelpScreen
@@ -65,8 +66,7 @@ class CtwatchApp(IncidentActions, App):
         self.glyphs = glyphs
         self.autopoll = autopoll
         self.log_path = log_path
-        self.paused = False
-        self.paused_samples = 0
+        self.held_polls = 0  # polls collected while the live display is paused
         self.graph_scale = "limit"
         self.latest: Optional[Answers] = None  # the newest sample collected
         self.shown: Optional[Answers] = None  # the sample on screen (older while paused)
@@ -172,12 +172,41 @@ class CtwatchApp(IncidentActions, App):
         self._poll_timer = self.set_timer(max(0.001, delay), self._start_poll)
 
     # ---- samples to screens ----
+    @property
+    def paused(self) -> bool:
+        """The one pause (the monitor's playback): live, the display holds while polling
+        goes on; in a replay, the frame holds."""
+        return self.monitor.playback.paused
+
+    @property
+    def frozen(self) -> bool:
+        """The live display holds (a paused replay shows its held frame as it comes)."""
+        return self.paused and not self.is_replay
+
+    def display(self) -> Display:
+        """What screens are handed beside the Answers."""
+        return Display(
+            host=self.host,
+            glyphs=self.glyphs,
+            paused=self.paused,
+            speed=self.monitor.playback.speed,
+            interval=self.monitor.interval,
+            frozen=self.frozen,
+            held_polls=self.held_polls,
+            graph_scale=self.graph_scale,
+            subnets=self.subnets,
+            watched=self.monitor.netns or "initial",
+            allow_delete=self.allow_delete,
+            log_path=self.log_path,
+            cpu_budget=self.monitor.cpu_budget * 100,
+        )
+
     def on_answers_ready(self, message: AnswersReady) -> None:
         self.latest = message.sample
         self.samples_received += 1
-        if self.paused:
-            self.paused_samples += 1
-        self.show(self.shown if self.paused else self.latest)
+        if self.frozen:
+            self.held_polls += 1
+        self.show(self.shown if self.frozen else self.latest)
 
     def show(self, sample: Optional[Answers]) -> None:
         self.shown = sample
@@ -185,7 +214,7 @@ class CtwatchApp(IncidentActions, App):
         if not isinstance(screen, AnswersScreen):
             return  # a modal is up; the screen below catches up when it resumes
         try:
-            screen.show_answers(sample)
+            screen.show_answers(sample, self.display())
         except Exception:
             log.exception("display")
             if not self._display_failed:
@@ -205,15 +234,7 @@ class CtwatchApp(IncidentActions, App):
 
     def screen_resumed(self, screen: AnswersScreen) -> None:
         if screen is self.screen:
-            self.show(self.shown if self.paused else self.latest)
-
-    def focus_note(self, sample: Answers) -> str:
-        if sample.table_error:
-            return sample.table_error
-        recorded = getattr(self.monitor.source, "recorded_scan", None)
-        if callable(recorded) and recorded() is not None:
-            return "this recording keeps only totals: no per-entry detail"
-        return "scanning the table for it..."
+            self.show(self.shown if self.frozen else self.latest)
 
     # ---- which commands work now: the footer, the keys and the palette ask this ----
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
@@ -233,7 +254,7 @@ class CtwatchApp(IncidentActions, App):
         if action == "sort":
             return True if isinstance(focused, (BreakdownPanel, EntriesTable)) else None
         if action in ("reset_baseline", "rolling_baseline"):
-            return None if self.paused else True
+            return None if self.frozen else True
         return self.incident_state(action, screen)
 
     def run_command(self, command: Command) -> None:
@@ -241,12 +262,9 @@ class CtwatchApp(IncidentActions, App):
 
     # ---- actions ----
     def action_toggle_pause(self) -> None:
-        if self.is_replay:
-            self.toggle_replay_pause()  # a replay holds its frame; seeking still shows
-            return
-        self.paused = not self.paused
-        self.paused_samples = 0
-        self.show(self.shown if self.paused else self.latest)
+        self.monitor.playback.toggle_pause()
+        self.held_polls = 0
+        self.show(self.shown if self.frozen else self.latest)
         self.refresh_bindings()
 
     def action_interval(self, direction: int) -> None:
@@ -279,8 +297,8 @@ class CtwatchApp(IncidentActions, App):
         self.open_focus(focus)
 
     def open_focus(self, focus: Focus) -> None:
-        if self.paused:
-            self.paused = False
+        if self.frozen:
+            self.monitor.playback.set_paused(False)
             self.notify("Display resumed for the drill-down.")
         self.monitor.set_focus(focus)
         self.push_screen(DrillScreen(focus))
@@ -324,7 +342,7 @@ class CtwatchApp(IncidentActions, App):
         self.show(self.shown)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.log_path, self.monitor.cpu_budget * 100))
 
 
 def create_app(
@@ -376,6 +394,5 @@ def create_app(
     app.allow_delete = allow_delete
     app.export_dir = export_dir
     if app.is_replay:
-        app.replay_base_interval = replay_base_interval(source)
-        monitor.set_interval(app.replay_base_interval)
+        monitor.set_interval(monitor.playback.interval)
     return app

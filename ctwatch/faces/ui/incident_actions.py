@@ -9,12 +9,10 @@ from typing import Optional
 
 from textual import work
 
-from ctwatch.engine.answers import Answers
 from ctwatch.faces.ui.screens.info_screen import InfoScreen
 
 log = logging.getLogger("ctwatch")
 
-SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 REPLAY_ACTIONS = ("replay_seek", "replay_seek_to", "replay_speed")
 
 
@@ -40,9 +38,6 @@ class IncidentActions:
     subnets = False
     allow_delete = False
     export_dir = "."
-    replay_paused = False
-    replay_speed_index = 1
-    replay_base_interval = 1.0
 
     # ---- availability (CtwatchApp.command_state asks) ----
     def incident_state(self, action: str, screen) -> Optional[bool]:
@@ -57,7 +52,7 @@ class IncidentActions:
 
     @property
     def is_replay(self) -> bool:
-        return hasattr(self.monitor.source, "frames")
+        return self.monitor.playback.replay
 
     # ---- views ----
     def action_open_view(self, name: str) -> None:
@@ -67,14 +62,21 @@ class IncidentActions:
         if isinstance(self.screen, screen_class):
             return
         if isinstance(self.screen, InfoScreen):
-            self.screen.closed()
-            self.pop_screen()
+            self.leave_info()
         self.push_screen(screen_class())
+        self._collect(screen_class.collects, True)
 
     def leave_info(self) -> None:
-        screen = self.screen
-        screen.closed()
+        self._collect(self.screen.collects, False)
         self.pop_screen()
+
+    def _collect(self, what: tuple, wanted: bool) -> None:
+        """Ask the monitor for what an open view needs (one more table read for SNAT)."""
+        if "snat" in what:
+            self.monitor.incident.want_snat = wanted
+            if wanted:
+                self.monitor.request_scan()
+                self.request_poll()
 
     def action_toggle_subnets(self) -> None:
         self.subnets = not self.subnets
@@ -114,10 +116,9 @@ class IncidentActions:
     def delete_target(self, screen) -> Optional[str]:
         from ctwatch.faces.ui.screens.drill import DrillScreen
 
-        if not self.allow_delete or not isinstance(screen, DrillScreen):
+        if not isinstance(screen, DrillScreen):
             return None
-        found = screen.focus_target.address()
-        return found[1] if found and found[0] == "src" else None
+        return screen.delete_target(self.display())
 
     def action_delete_source(self) -> None:
         from ctwatch.faces.ui.screens.delete_modal import DeleteConfirm
@@ -180,10 +181,10 @@ class IncidentActions:
         self.monitor.request_scan()
         self.request_poll()
 
-    # ---- replay ----
+    # ---- replay: the monitor's playback does it; the next poll shows it ----
     def action_replay_seek(self, frames: int) -> None:
-        position = self.monitor.source.position
-        self._seek(position + frames)
+        self.monitor.playback.step(frames)
+        self.request_poll()
 
     def action_replay_seek_to(self, index: int) -> None:
         focused = self.screen.focused
@@ -191,47 +192,13 @@ class IncidentActions:
             # The panel's border offers "Home: top": that comes before the first frame.
             focused.action_follow_top()
             return
-        frames = len(self.monitor.source.frames)
-        self._seek(index % frames if index < 0 else index)
-
-    def _seek(self, index: int) -> None:
-        self.monitor.replay_seek(index)
+        self.monitor.playback.seek(index)
         self.request_poll()
 
     def action_replay_speed(self, direction: int) -> None:
-        index = max(0, min(len(SPEEDS) - 1, self.replay_speed_index + direction))
-        self.replay_speed_index = index
-        self.monitor.set_interval(self.replay_base_interval / SPEEDS[index])
+        playback = self.monitor.playback
+        playback.change_speed(direction)
+        self.monitor.set_interval(playback.interval)
         if not self._polling and self.autopoll:
             self._arm_next()
         self.show(self.shown)
-
-    @property
-    def replay_speed(self) -> float:
-        return SPEEDS[self.replay_speed_index]
-
-    def toggle_replay_pause(self) -> None:
-        self.replay_paused = not self.replay_paused
-        self.monitor.replay_hold = self.replay_paused
-        self.show(self.latest)
-        self.refresh_bindings()
-
-
-def replay_note(sample: Answers, app) -> str:
-    if sample is None or sample.replay is None:
-        return ""
-    index, frames = sample.replay
-    return f"frame {index + 1}/{frames} {app.replay_speed:g}x"
-
-
-def replay_base_interval(source) -> float:
-    """Seconds between recorded frames (the median), the 1x playback interval."""
-    frames = getattr(source, "frames", None) or []
-    gaps = sorted(
-        b.get("t", 0) - a.get("t", 0)
-        for a, b in zip(frames, frames[1:])
-        if b.get("t", 0) > a.get("t", 0)
-    )
-    if not gaps:
-        return 1.0
-    return min(60.0, max(0.1, round(gaps[len(gaps) // 2], 1)))  # 1.002 s reads as 1 s

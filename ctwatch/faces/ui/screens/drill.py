@@ -8,6 +8,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
 from ctwatch.engine.answers import Answers, Focus, FocusView
+from ctwatch.faces.ui.display import Display
 from ctwatch.faces.ui.screens.monitor_screen import AnswersScreen
 from ctwatch.faces.ui.widgets.entries import EntriesTable
 from ctwatch.faces.ui.widgets.footer import Footer
@@ -44,6 +45,15 @@ def owners_text(sample: Answers, view, width: int = 80) -> Text:
         text = Text(f"process: {problem}", style="dim", no_wrap=True, overflow="ellipsis", end="")
         return text
     return line.text
+
+
+def focus_note(sample: Answers) -> str:
+    """Why a drill-down shows no entries yet."""
+    if sample.table_error:
+        return sample.table_error
+    if sample.scan is not None and sample.scan.totals_only:
+        return "this recording keeps only totals: no per-entry detail"
+    return "scanning the table for it..."
 
 
 class DrillScreen(AnswersScreen):
@@ -85,12 +95,18 @@ class DrillScreen(AnswersScreen):
             return None
         return scan.focus
 
-    def draw(self, sample: Answers) -> None:
-        app = self.app
+    def delete_target(self, display: Display):
+        """The one source address `D` would delete the entries of, or None."""
+        found = self.focus_target.address()
+        if not display.allow_delete or not found or found[0] != "src":
+            return None
+        return found[1]
+
+    def draw(self, sample: Answers, display: Display) -> None:
         view = self.focus_view(sample)
         self.query_one("#focus-summary", Static).update(self._summary(sample, view), layout=False)
         width = self.query_one("#owners").size.width or 80
-        if self.app.delete_target(self) is not None:
+        if self.delete_target(display) is not None:
             # The footer is full at 80 columns: say here that D works.
             owners = owners_text(sample, view, width - 25)
             owners = Text.assemble(("D", "bold"), (" deletes these entries  ", "dim"), owners)
@@ -102,20 +118,21 @@ class DrillScreen(AnswersScreen):
             reference=None,  # 0 to its own peak: one source is a sliver of the table
             now=sample.at,
             interval=max(sample.interval, 1.0),
-            scale=app.graph_scale,
-            glyphs=app.glyphs,
+            scale=display.graph_scale,
+            glyphs=display.glyphs,
             title="its count, ",
         )
-        note = app.focus_note(sample) if view is None else ""
+        note = focus_note(sample) if view is None else ""
         if view is self._panels_drawn[0] and note == self._panels_drawn[1]:
             return
         if not self.query(EntriesTable):
             return  # not composed yet: on_mount draws this sample again
         self._panels_drawn = (view, note)
-        with app.batch_update():
+        with self.app.batch_update():
             for panel in self.query(BreakdownPanel):
                 if panel.display:
-                    panel.show(view.panels[panel.dim] if view else None, note, app.glyphs.ellipsis)
+                    shown = view.panels[panel.dim] if view else None
+                    panel.show(shown, note, display.glyphs.ellipsis)
             self.query_one(EntriesTable).show(
                 view.entry_list if view else (), view.entries if view else 0
             )
@@ -127,7 +144,7 @@ class DrillScreen(AnswersScreen):
             text = Text(no_wrap=True, overflow="ellipsis", end="")
             text.append(title, style="bold")
             if view is None:
-                text.append(f"  {self.app.focus_note(sample)}", style="dim")
+                text.append(f"  {focus_note(sample)}", style="dim")
             return text
         # Whole parts only; numbers are abbreviated (1.0M) before a part is left out.
         line = self._summary_line(sample, view, width, fmt.count, fmt.signed)

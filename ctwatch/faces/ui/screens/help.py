@@ -64,13 +64,15 @@ class HelpScreen(ModalScreen):
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, log_path: str, cpu_budget: float) -> None:
+        super().__init__()
+        self.log_path, self.cpu_budget = log_path, cpu_budget  # percent of one core
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = "ctwatch keys"
             box.border_subtitle = "esc closes"
-            yield Static(
-                help_text(self.app.log_path, self.app.monitor.cpu_budget * 100), id="help-text"
-            )
+            yield Static(help_text(self.log_path, self.cpu_budget), id="help-text")
             yield Static(Text("ctwatch only reads; it never changes the kernel.", style="dim"))
 
     def action_dismiss(self) -> None:

@@ -36,24 +36,20 @@ class InfoScreen(AnswersScreen):
         scroll = self.query_one("#info-scroll")
         scroll.border_title = self.heading
         scroll.focus()
-        self.opened()
         super().on_mount()
 
     def where(self) -> str:
         return self.heading
 
-    def opened(self) -> None:
-        """Ask the monitor for what this view needs (a SNAT read, ...)."""
-
-    def closed(self) -> None:
-        """Stop asking for it."""
+    # What the monitor must collect while this view is open (the app asks it): "snat".
+    collects: tuple = ()
 
     @property
     def body_width(self) -> int:
         """Cells the body has for a line (its tables fit their numbers to it)."""
         return self.query_one("#info-body").size.width or max(20, self.size.width - 5)
 
-    def draw(self, sample: Answers) -> None:
+    def draw(self, sample: Answers, display) -> None:
         try:
             body = self.body(sample)
         except Exception:  # a display bug must not take the monitor down

@@ -9,6 +9,7 @@ from textual.containers import Grid, Vertical
 from textual.screen import Screen
 
 from ctwatch.engine.answers import Answers, Panel, Row
+from ctwatch.faces.ui.display import Display
 from ctwatch.faces.ui.widgets.footer import Footer
 from ctwatch.faces.ui.widgets.gauge import FillGauge
 from ctwatch.faces.ui.widgets.graph import CountGraph
@@ -46,32 +47,33 @@ class AnswersScreen(Screen):
     """A screen that draws samples; the app hands it each one (unless paused)."""
 
     shown: Optional[Answers] = None
+    display: Display = Display()
 
-    def show_answers(self, sample: Optional[Answers]) -> None:
+    def show_answers(self, sample: Optional[Answers], display: Optional[Display] = None) -> None:
         self.shown = sample
-        app = self.app
+        display = self.display = display or self.display
         too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
         if too_small != self.has_class("-too-small"):
             self._toggle_small(too_small)
         self.query_one(TopLine).show(
             sample,
-            host=app.host,
-            glyphs=app.glyphs,
-            interval=app.monitor.interval,
-            paused=app.paused or getattr(app, "replay_paused", False),
+            host=display.host,
+            glyphs=display.glyphs,
+            paused=display.paused,
+            speed=display.speed,
+            interval=display.interval,
             where=self.where(),
-            speed=getattr(app, "replay_speed", 1.0),
         )
         if too_small:
             self.query_one(TooSmall).show(sample, self.size.width, self.size.height)
             return
         status = self.query_one(StatusLine)
-        if app.paused:
-            status.show(sample, paused_samples=app.paused_samples)
+        if display.frozen:
+            status.show(sample, paused_samples=display.held_polls)
         else:
             status.show(sample)
         if sample is not None:
-            self.draw(sample)
+            self.draw(sample, display)
 
     def where(self) -> str:
         return ""
@@ -88,7 +90,7 @@ class AnswersScreen(Screen):
             if target is not None:
                 self.call_after_refresh(target.focus)
 
-    def draw(self, sample: Answers) -> None:
+    def draw(self, sample: Answers, display: Display) -> None:
         raise NotImplementedError
 
     def on_resize(self) -> None:
@@ -123,11 +125,9 @@ class MonitorScreen(AnswersScreen):
     def on_mount(self) -> None:
         self.query_one("#panel-src", BreakdownPanel).focus()
 
-    def draw(self, sample: Answers) -> None:
-        app = self.app
-        self.query_one(FillGauge).show(sample, app.glyphs)
-        watched = getattr(app.monitor.source, "netns", None) or "initial"
-        self.query_one(IncidentLine).show(sample, app.glyphs, watched)
+    def draw(self, sample: Answers, display: Display) -> None:
+        self.query_one(FillGauge).show(sample, display.glyphs)
+        self.query_one(IncidentLine).show(sample, display.glyphs, display.watched)
         snap = sample.snapshot
         if snap is not None and snap.max:
             self._last_max = snap.max  # keeps the graph's scale while the source is away
@@ -136,12 +136,12 @@ class MonitorScreen(AnswersScreen):
             reference=self._last_max,
             now=sample.at,
             interval=sample.interval,
-            scale=app.graph_scale,
-            glyphs=app.glyphs,
+            scale=display.graph_scale,
+            glyphs=display.glyphs,
         )
         scan = sample.scan
         note = table_note(sample)
-        subnets = sample.incident.subnets if getattr(app, "subnets", False) else None
+        subnets = sample.incident.subnets if display.subnets else None
         note = (note, subnets)
         if scan is self._panels_drawn[0] and note == self._panels_drawn[1]:
             return  # the breakdowns change only with a new scan (or sort, or baseline)
@@ -149,9 +149,9 @@ class MonitorScreen(AnswersScreen):
         if not panels:
             return  # not composed yet: on_mount draws this sample again
         self._panels_drawn = (scan, note)
-        with app.batch_update():
+        with self.app.batch_update():
             for panel in panels:
                 shown = scan.panels[panel.dim] if scan else None
                 if panel.dim == "src":
                     shown = subnet_panel(panel, shown, subnets)
-                panel.show(shown, note[0], app.glyphs.ellipsis)
+                panel.show(shown, note[0], display.glyphs.ellipsis)

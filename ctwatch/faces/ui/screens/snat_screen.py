@@ -50,14 +50,7 @@ def snat_body(sample: Answers, width: int = 76) -> RenderableType:
 
 class SnatScreen(InfoScreen):
     heading = "SNAT"
-
-    def opened(self) -> None:
-        self.app.monitor.incident.want_snat = True
-        self.app.monitor.request_scan()
-        self.app.request_poll()
-
-    def closed(self) -> None:
-        self.app.monitor.incident.want_snat = False
+    collects = ("snat",)
 
     def body(self, sample: Answers) -> RenderableType:
         return snat_body(sample, self.body_width)

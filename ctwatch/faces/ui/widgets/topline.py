@@ -30,10 +30,10 @@ class TopLine(Static):
         *,
         host: str,
         glyphs: Glyphs,
-        interval: float,
         paused: bool,
         where: str = "",
         speed: float = 1.0,
+        interval: float = 1.0,
     ) -> None:
         width = max(1, self.size.width or 80)
         text = Text(no_wrap=True, overflow="crop", end="")
@@ -42,9 +42,9 @@ class TopLine(Static):
             text.append(" ")
         label = sample.source_label if sample else "starting"
         replay = ""
-        if sample is not None and sample.replay is not None:
-            index, frames = sample.replay
-            replay = f"frame {index + 1}/{frames} {speed:g}x"
+        playback = sample.playback if sample is not None else None
+        if playback is not None and playback.replay:
+            replay = f"frame {playback.position + 1}/{playback.frames} {speed:g}x"
         clock = fmt.clock(sample.snapshot.taken_at) if sample and sample.snapshot else ""
         parts = {
             "name": ("ctwatch", "bold"),
