@@ -39,9 +39,12 @@ from ctwatch.model.grammar import (
     bad_combos,
     bad_ports,
     clean_lines,
+    port_of,
     printable,
     split_combo,
     split_combos,
+    split_port,
+    sum_ports,
 )
 
 DIMENSIONS = NAMES  # the registry's names (model/dimensions.py), in its order
@@ -62,6 +65,10 @@ class Breakdown:
     entries: int
     counts: dict  # dimension name -> Counter of raw bytes keys
     expiry: Counter = None  # (l4, state, timeout) raw bytes -> count; see model/expiry.py
+    # dimension -> Counter, for the dimensions also counted per protocol: "state" by
+    # (l4, state) pairs, "dport" by the scan's dport groups (grammar.split_port reads
+    # them). None for a recorded scan, which keeps no pairs.
+    pairs: Optional[dict] = None
 
     def top(self, dimension: str, n: int = 10, by: str = "count") -> list:
         """[(display key, count)], largest first (`by="name"` sorts by key); n=0 means all."""
@@ -87,6 +94,23 @@ class Breakdown:
 
     def distinct(self, dimension: str) -> int:
         return len(self.counts[dimension])
+
+    def top_pairs(self, dimension: str, n: int = 10) -> list:
+        """[((protocol, key), count)], largest first, of a dimension counted per protocol
+        (n=0: all); [] when the scan kept no pairs for it."""
+        counter = (self.pairs or {}).get(dimension)
+        if not counter:
+            return []
+        split = split_port if dimension == "dport" else tuple
+        out = []
+        for raw, count in counter.most_common(n or None):
+            l4, key = split(raw)
+            out.append(((l4.decode("ascii", "replace"), self.label(dimension, key)), count))
+        return out
+
+    def pair_total(self, dimension: str) -> int:
+        """Entries counted in a per-protocol dimension (dport: those with a port)."""
+        return sum(((self.pairs or {}).get(dimension) or {}).values())
 
     @staticmethod
     def label(dimension: str, raw: bytes) -> str:
@@ -176,17 +200,21 @@ class _Accumulator:
         # (l4, state, seconds left) -> count. A table of long-lived flows has a combo per
         # remaining second (190k of 250k entries, measured): split them all in one C pass.
         expiry = Counter(split_combos(self.combos))
+        states: dict = {}  # (l4, state) -> count; few keys, summed from the many combos
+        for (l4, st, _), n in expiry.items():
+            states[l4, st] = states.get((l4, st), 0) + n
         proto: Counter = Counter()
         state: Counter = Counter()
-        for (l4, st, _), n in expiry.items():
+        for (l4, st), n in states.items():
             proto[l4] += n
             if st:
                 state[st] += n
         # Entries without a port (icmp, gre...) were counted under the empty key.
         self.dport.pop(b"", None)
         counts = {"proto": proto, "state": state, "src": self.src, "dst": self.dst}
-        counts["dport"] = self.dport
-        return Breakdown(self.entries, counts, expiry)
+        counts["dport"] = sum_ports(self.dport)
+        pairs = {"state": Counter({k: n for k, n in states.items() if k[1]}), "dport": self.dport}
+        return Breakdown(self.entries, counts, expiry, pairs)
 
 
 @dataclass(frozen=True)
@@ -382,7 +410,7 @@ class _Scan:
 
 def _view(row: tuple) -> tuple:
     """A LINE_ regex row as filters read it: l4, timeout, state, src, dst, dport."""
-    return (*_split_cached(row[COMBO + 1]), row[SRC + 1], row[DST + 1], row[DPORT + 1])
+    return (*_split_cached(row[COMBO + 1]), row[SRC + 1], row[DST + 1], port_of(row[DPORT + 1]))
 
 
 # (whole lines wanted, text clean) -> regex
