@@ -118,6 +118,7 @@ def run_exporter(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         entry_limit=0,
         reopen=reopen,
         netns=getattr(source, "netns", None),
+        keep_scan=False,
     )
     loop = PollLoop(monitor)
     stop = threading.Event()
