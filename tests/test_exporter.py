@@ -218,3 +218,13 @@ def test_the_exporters_monitor_holds_no_raw_scan_between_polls():
     source.close()
     assert monitor._current is None and monitor._previous is None
     assert second.scan is first.scan and first.scan.pairs["state"].rows
+
+
+def test_the_netns_label_of_a_pid_names_its_namespace():
+    from ctwatch.sources.netns import pid_netns_label
+
+    inode = os.stat(f"/proc/{os.getpid()}/ns/net").st_ino
+    label = pid_netns_label("/", os.getpid())
+    # The test's own namespace: a name under /run/netns only if someone bound one.
+    assert label == f"net:[{inode}]" or os.path.exists(f"/run/netns/{label}")
+    assert pid_netns_label("/", 4_194_304) == "pid 4194304"  # gone: still a label
