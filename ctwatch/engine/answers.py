@@ -93,6 +93,15 @@ class PairPanel:
     total: int  # entries counted in it (dport: those with a port)
 
 
+def pair_panels(totals, rows: int) -> dict:
+    """States per protocol (few: all of them) and the top `rows` ports per protocol, of a
+    model.scan.Breakdown."""
+    return {
+        "state": PairPanel(tuple(totals.top_pairs("state", 0)), totals.pair_total("state")),
+        "dport": PairPanel(tuple(totals.top_pairs("dport", rows)), totals.pair_total("dport")),
+    }
+
+
 @dataclass(frozen=True)
 class FocusView:
     focus: Focus

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from ctwatch.engine.advising import poll_advice
-from ctwatch.engine.answers import Answers, Focus, FocusView, PairPanel, Panel, Row, ScanView
+from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView, pair_panels
 from ctwatch.engine.incident import IncidentTracker, IncidentView
 from ctwatch.engine.playback import RECORD_RAW_MAX, Playback, PlaybackMixin
 from ctwatch.engine.reading import PollCancelled, StoppableSource, SystemClock
@@ -415,17 +415,8 @@ class Monitor(PlaybackMixin):
             totals_only=table.totals_only,
             panels=panels,
             focus=focus_view,
-            pairs=self._pairs(table.totals),
+            pairs=pair_panels(table.totals, self.panel_rows),
         )
-
-    def _pairs(self, totals: Breakdown) -> dict:
-        """States per protocol (few: all of them) and the top ports per protocol."""
-        return {
-            "state": PairPanel(tuple(totals.top_pairs("state", 0)), totals.pair_total("state")),
-            "dport": PairPanel(
-                tuple(totals.top_pairs("dport", self.panel_rows)), totals.pair_total("dport")
-            ),
-        }
 
     def _panels(self, now: Breakdown, sorts: dict, base: Optional[Breakdown], total: int):
         panels = {}
