@@ -14,6 +14,7 @@ import pytest
 from lab import Lab, lab_unavailable_reason
 from prom_lab import node_exporter, prometheus, require, value, wait_for_series
 from prometheus_client.parser import text_string_to_metric_families
+from test_lab_live import conntrack_rows
 
 pytestmark = pytest.mark.lab
 CTWATCH = [sys.executable, "-m", "ctwatch"]
@@ -110,3 +111,37 @@ def test_node_exporter_reads_the_textfile_with_node_names(two_labs):
     assert found["node_nf_conntrack_entries"] == [({"netns": a.name}, float(a.count()))]
     assert found["ctwatch_entries"] == [({"netns": a.name}, float(a.count()))]
     assert "node_nf_conntrack_stat_drop" in found
+
+
+def test_ports_and_states_per_protocol_match_conntrack(tmp_path):
+    """Every kind of flow the lab makes (TCP states, UDP, SCTP, UDP-Lite, ICMP, GRE...):
+    the per-protocol series equal what conntrack(8) lists, pair by pair."""
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(f"lab unavailable: {reason}")
+    path = str(tmp_path / "ctwatch.prom")
+    with Lab("ctwexpm") as lab:
+        lab.mixed()
+        before = lab.count()
+        argv = [*CTWATCH, "--once", "--textfile", path, "--top", "1000", "--netns", lab.name]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        rows = conntrack_rows(lab)
+        assert lab.count() == before, "the table churned: a flow in mixed() expired"
+    assert proc.returncode == 0, proc.stderr
+    got: dict = {"ctwatch_dport_entries": {}, "ctwatch_entries_by_state": {}}
+    with open(path) as f:
+        for fam in text_string_to_metric_families(f.read()):
+            for s in fam.samples:
+                if s.name in got and s.labels.get("dport") != "other":
+                    key = (s.labels["proto"], s.labels.get("dport") or s.labels.get("state"))
+                    got[s.name][key] = s.value
+    ports: dict = {}
+    states: dict = {}
+    for r in rows:
+        if r["dport"] is not None:
+            ports[r["proto"], r["dport"]] = ports.get((r["proto"], r["dport"]), 0) + 1
+        if r["state"] is not None:
+            states[r["proto"], r["state"]] = states.get((r["proto"], r["state"]), 0) + 1
+    assert got["ctwatch_dport_entries"] == ports
+    assert got["ctwatch_entries_by_state"] == states
+    assert {p for p, _ in ports} >= {"tcp", "udp", "sctp"}  # more than one protocol
