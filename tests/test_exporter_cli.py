@@ -162,3 +162,15 @@ def test_textfile_loop_rewrites_and_stops_on_sigterm(tmp_path):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert os.listdir(tmp_path) == ["ctwatch.prom"]
+
+
+def test_filters_narrow_the_breakdowns_not_the_kernels_count(tmp_path):
+    path = tmp_path / "ctwatch.prom"
+    proc = run("--once", "--textfile", str(path), "--root", TREE, "-p", "udp")
+    assert proc.returncode == 0, proc.stderr
+    got = {}
+    for fam in text_string_to_metric_families(path.read_text()):
+        for s in fam.samples:
+            got.setdefault(s.name, []).append((s.labels, s.value))
+    assert [labels["proto"] for labels, _ in got["ctwatch_entries_by_proto"]] == ["udp"]
+    assert got["ctwatch_entries"] == [({}, 401.0)]  # the kernel's count of the whole table
