@@ -196,11 +196,9 @@ def test_fifo_count_is_refused_in_process_and_max_still_read(tmp_path):
     assert any("is a FIFO" in e for e in counters.errors), counters.errors
 
 
-def test_fifo_table_problem_does_not_block(tmp_path):
+def test_fifo_table_does_not_block(tmp_path):
     root = hostile_tree(tmp_path, **{TABLE: "fifo"})
     src = open_source("auto", root)
-    problem = _in_thread(src.table_problem, os.path.join(root, TABLE))
-    assert problem and "is a FIFO" in problem
     with pytest.raises(SourceError, match="is a FIFO"):
         _in_thread(lambda: next(iter(src.table_chunks())), os.path.join(root, TABLE))
 

@@ -7,10 +7,11 @@ from collections import Counter
 import pytest
 
 from ctwatch.model.expiry import expiry_json, expiry_table, governing_sysctl
+from ctwatch.model.format import seconds
 from ctwatch.model.growers import GrowthTracker
 from ctwatch.model.rollup import snat_view, subnet_rollup
 from ctwatch.model.scan import scan_table
-from ctwatch.model.trend import counter_rates, forecast, human_duration
+from ctwatch.model.trend import counter_rates, forecast
 
 # Captured on kernel 6.18 from a lab namespace with
 # `ip daddr 127.0.0.5 udp dport 5000-5999 snat to 127.0.0.9:20000-20100` in postrouting.
@@ -66,10 +67,10 @@ def test_forecast_uses_only_the_recent_window():
 
 
 def test_human_duration():
-    assert human_duration(42) == "42 s"
-    assert human_duration(240) == "4 min"
-    assert human_duration(3 * 3600) == "3.0 h"
-    assert human_duration(5 * 86400) == "5.0 days"
+    assert seconds(42) == "42 s"
+    assert seconds(240) == "4 min"
+    assert seconds(3 * 3600) == "3.0 h"
+    assert seconds(5 * 86400) == "5.0 d"
 
 
 def test_growers_rank_by_growth_over_window():

@@ -9,7 +9,7 @@ import pytest
 
 from ctwatch.model.entry import parse_line
 from ctwatch.model.filters import PROTOCOLS, Filter
-from ctwatch.model.scan import DIMENSIONS, complete_lines, parse_entries, scan_table
+from ctwatch.model.scan import DIMENSIONS, complete_lines, scan_table
 
 
 def expected_breakdowns(lines, keep=lambda e: True) -> dict:
@@ -249,11 +249,6 @@ def test_get_and_distinct_accept_either_ipv6_form():
         assert t.get("state", "ESTABLISHED") == 1
         assert t.get("src", "10.0.0.1") == 0
         assert t.distinct("src") == 1
-
-
-def test_parse_entries_skips_bad_and_partial_lines():
-    text = text_of(K.PROC_REAL) + b"garbage\n" + b"ipv4 2 tcp 6 1"
-    assert parse_entries([text]) == [parse_line(x) for x in K.PROC_REAL]
 
 
 def test_a_stream_without_newlines_costs_linear_time():

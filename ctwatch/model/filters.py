@@ -111,15 +111,3 @@ class Filter:
         if self.src and not self._addr_in(row[_SRC], self.src, "s"):
             return False
         return not (self.dst and not self._addr_in(row[_DST], self.dst, "d"))
-
-    def match_entry(self, entry) -> bool:
-        """The same test on a parsed Entry (for sources that yield entries, and tests)."""
-        row = (
-            entry.l4.encode(),
-            b"",
-            (entry.state or "").encode(),
-            entry.orig.src.encode(),
-            entry.orig.dst.encode(),
-            b"" if entry.orig.dport is None else str(entry.orig.dport).encode(),
-        )
-        return self.match_row(row)

@@ -333,18 +333,4 @@ _REGEX = {
 _split_cached = lru_cache(maxsize=4096)(split_combo)
 
 
-def parse_entries(chunks: Iterable[bytes]) -> list:
-    """Every entry fully parsed (tests and small tables; the scanner does not use this)."""
-    out: list = []
-    for chunk, partial in complete_lines(chunks):
-        if partial:
-            continue
-        for line in chunk.splitlines():
-            try:
-                out.append(parse_line(line))
-            except ParseError:
-                pass
-    return out
-
-
-__all__ = ["Breakdown", "Entry", "TableScan", "scan_table", "parse_entries", "DIMENSIONS"]
+__all__ = ["Breakdown", "Entry", "TableScan", "scan_table", "DIMENSIONS"]

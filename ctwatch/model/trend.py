@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from ctwatch.model.format import seconds as seconds_text
+
 # Per-CPU stat columns turned into per-second rates. `new` and `insert` are not counted
 # by current kernels (they stay 0); growth of the count is always available instead.
 RATE_COUNTERS = (
@@ -58,9 +60,9 @@ class Forecast:
         if self.kind == "full":
             return "FULL, dropping"
         if self.kind == "filling" and self.seconds is not None:
-            return f"full in {human_duration(self.seconds)}"
+            return f"full in {seconds_text(self.seconds)}"
         if self.kind == "draining" and self.seconds is not None:
-            return f"draining, empty in {human_duration(self.seconds)}"
+            return f"draining, empty in {seconds_text(self.seconds)}"
         if self.kind == "steady":
             return "steady"
         return "trend unknown"
@@ -107,14 +109,3 @@ def forecast(
     if s > 0:
         return Forecast("filling", (max_entries - count) / s, s)
     return Forecast("draining", count / -s, s)
-
-
-def human_duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"

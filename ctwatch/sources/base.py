@@ -63,15 +63,6 @@ class Source:
         """Already aggregated table (a recording of a big table), else None: scan the text."""
         return None
 
-    def table_problem(self) -> Optional[str]:
-        """Why the table cannot be read right now, or None when it can."""
-        try:
-            for _ in self.table_chunks():
-                break
-        except SourceError as exc:
-            return str(exc)
-        return None
-
     def close(self) -> None:
         pass
 

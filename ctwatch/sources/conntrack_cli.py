@@ -47,11 +47,6 @@ class ConntrackSource(Source):
             command_chunks(argv, "conntrack -L", deadline=limits.deadline), "conntrack -L", limits
         )
 
-    def table_problem(self) -> Optional[str]:
-        if shutil.which(self.binary) is None:
-            return f"conntrack binary not found ({self.binary}): install conntrack-tools"
-        return None
-
     def read_counters(self) -> Counters:
         from_proc = self._proc.read_counters()
         stats = from_proc.stats

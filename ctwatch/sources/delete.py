@@ -139,18 +139,6 @@ def _reported(done: subprocess.CompletedProcess, pattern: re.Pattern, argv: list
     raise DeleteError(f"{' '.join(argv)} failed: {reason}")
 
 
-def live_count(
-    ip: str,
-    *,
-    netns: Optional[str] = None,
-    pid: Optional[int] = None,
-    runner: Optional[Runner] = None,
-) -> int:
-    """Entries with this source right now, as `conntrack -L -s IP` counts them."""
-    argv = [*namespace_prefix(netns, pid), CONNTRACK, "-L", "-s", validate_ip(ip)]
-    return _reported(_call(argv, runner), _SHOWN_RE, argv)
-
-
 def delete_source(
     ip: str,
     *,

@@ -123,9 +123,6 @@ class NetnsSource(Source):
 
         return rest()
 
-    def table_problem(self):
-        return self._pool.submit(self._inner.table_problem).result()
-
     def read_tunables(self):
         return self._pool.submit(self._inner.read_tunables).result()
 

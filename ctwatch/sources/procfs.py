@@ -11,7 +11,6 @@ from ctwatch.sources.base import Counters, Source, SourceError, Tunables, explai
 from ctwatch.sources.reads import (
     LARGE_CAP,
     file_chunks,
-    open_checked,
     read_int,
     read_text,
     table_limits,
@@ -102,16 +101,6 @@ class ProcSource(Source):
             self.read_counters()
         maximum, count = self._sizes
         return file_chunks(self.table_path, "conntrack table", table_limits(maximum, count))
-
-    def table_problem(self) -> Optional[str]:
-        # Opening is enough to learn about ENOENT/EACCES; no need to read 40 MB.
-        try:
-            os.close(open_checked(self.table_path))
-        except OSError as exc:
-            return explain_oserror(self.table_path, exc, "conntrack table")
-        except SourceError as exc:
-            return str(exc)
-        return None
 
     def read_counters(self) -> Counters:
         errors = []
