@@ -55,6 +55,34 @@ def _value(kind: type, low: float, high: float) -> Callable:
     return parse
 
 
+DEFAULT_PORT = 9611  # README "Fleet: Prometheus" and contrib/systemd/ctwatch.service assume it
+DEFAULT_HOST = "0.0.0.0"  # scraped from another host, like node_exporter's :9100
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")
+
+
+def listen_address(text: str) -> tuple:
+    """`[HOST:]PORT` -> (host, port); HOST may be an IPv6 address in brackets."""
+    import ipaddress
+
+    host, sep, port = text.strip().rpartition(":")
+    if not sep:
+        host, port = "", text.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an IPv6 address: {shown(host)}") from None
+    elif ":" in host or (host and not (host.isascii() and _HOSTNAME.fullmatch(host))):
+        raise argparse.ArgumentTypeError(f"not HOST:PORT ([::1]:PORT for IPv6): {shown(text)}")
+    if not (port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) <= 65535):
+        raise argparse.ArgumentTypeError(f"not a port (1-65535): {shown(port)}")
+    return host or DEFAULT_HOST, int(port)
+
+
+listen_address.__name__ = "listen address"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="ctwatch",
@@ -90,6 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         metavar="N",
         help="rows per breakdown (0 = all; default 10)",
+    )
+    exp = p.add_argument_group("Prometheus exporter")
+    exp.add_argument(
+        "--serve",
+        nargs="?",
+        const=f":{DEFAULT_PORT}",
+        type=listen_address,
+        metavar="[HOST:]PORT",
+        help=f"serve /metrics over HTTP (default port {DEFAULT_PORT}, every interface)",
+    )
+    exp.add_argument(
+        "--textfile",
+        metavar="PATH.prom",
+        help="write the metrics to PATH every interval (with --once: once), for "
+        "node_exporter's textfile collector",
+    )
+    exp.add_argument(
+        "--node-names",
+        action="store_true",
+        help="also node_exporter's node_nf_conntrack_* names (run node_exporter with "
+        "--no-collector.conntrack beside it)",
     )
     src = p.add_argument_group("source")
     src.add_argument(
@@ -194,6 +243,9 @@ def check_combination(args: argparse.Namespace) -> Optional[str]:
             return message
     if args.json and args.csv:
         return "--json and --csv are alternatives"
+    problem = _exporter_problem(args)
+    if problem:
+        return problem
     if args.once:
         for flag in LIVE_ONLY:
             if getattr(args, flag):
@@ -211,6 +263,27 @@ def check_combination(args: argparse.Namespace) -> Optional[str]:
             return f"{what} plays a recording: --record would copy it"
     if args.source == "conntrack" and os.path.realpath(args.root) != "/":
         return "--source conntrack asks the running kernel, not the tree under --root"
+    return None
+
+
+def _exporter_problem(args: argparse.Namespace) -> Optional[str]:
+    exporting = args.serve is not None or args.textfile is not None
+    if args.node_names and not exporting:
+        return "--node-names needs --serve or --textfile"
+    if not exporting:
+        return None
+    what = "--serve" if args.serve is not None else "--textfile"
+    if args.serve is not None and args.textfile is not None:
+        return "--serve and --textfile are alternatives (run two ctwatch processes)"
+    if args.serve is not None and args.once:
+        return "--serve keeps running; --once goes with --textfile"
+    if args.textfile is not None and not args.textfile.endswith(".prom"):
+        return "--textfile needs a file name ending in .prom (node_exporter reads only those)"
+    for flag in ("json", "csv", "demo", "replay", "record", "allow_delete"):
+        if getattr(args, flag):
+            return f"{what} does not go with --{flag.replace('_', '-')}"
+    if args.top == 0:
+        return f"{what} needs --top 1 or more: every key as a series would be unbounded"
     return None
 
 
@@ -243,6 +316,10 @@ def _main(argv: Optional[list]) -> int:
         filt = build_filter(args)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.serve is not None or args.textfile is not None:
+        from ctwatch.faces.exporter.run import run_exporter
+
+        return run_exporter(args, filt)
     if args.once:
         from ctwatch.faces.report.once import run_once
 

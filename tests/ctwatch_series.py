@@ -1,8 +1,10 @@
 """An hour of exporter-shaped ctwatch history as OpenMetrics, for backfilling a test Prometheus.
 
-Stands in for `ctwatch --serve` until the exporter exists. Series, names and labels are
-exactly the exporter's (see README "Fleet: Prometheus"); instance and job are written in,
-as a scrape would add them. Three hosts tell one story:
+Gives the rules and dashboard tests an hour of history that a live `ctwatch --serve` could
+not make quickly. Series, names and labels are exactly the exporter's (README "Fleet:
+Prometheus"); tests/test_exporter.py fails if the exporter stops emitting any name or label
+set used here. instance and job are written in, as a scrape would add them. Three hosts
+tell one story:
 - GW1 (job ctwatch, host namespace, with --node-names): a SYN flood from FLOOD_SOURCE
   starts at FLOOD_START and fills the table toward its limit; drops begin near the end.
 - GW2 (job ctwatch, netns "blue"): a steady table with a five-minute growth spurt.

@@ -116,3 +116,32 @@ def test_data_layers_and_once_leave_the_toolkits_unloaded(tmp_path):
     found = set(result["modules"])
     for name in ("ctwatch.sources.procfs", "ctwatch.model.scan", "ctwatch.engine.monitor"):
         assert name in found  # the walk really found the modules
+
+
+# The exporter's whole path (every faces/exporter module, then --once --textfile) runs
+# headless on servers without a terminal: Textual must stay unloaded there too.
+EXPORTER = r"""
+import importlib, json, pkgutil, sys
+import ctwatch.faces.exporter as pkg
+names = [info.name for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")]
+for name in names:
+    importlib.import_module(name)
+from ctwatch import cli
+code = cli.main(["--once", "--textfile", sys.argv[2], "--root", sys.argv[1]])
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"textual", "prometheus_client"})
+print(json.dumps({"modules": names, "loaded": loaded, "code": code}))
+"""
+
+
+def test_the_exporter_leaves_textual_unloaded(tmp_path):
+    root = K.modern_tree(tmp_path / "tree")
+    out = str(tmp_path / "ctwatch.prom")
+    proc = subprocess.run(
+        [sys.executable, "-c", EXPORTER, root, out], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0
+    assert result["loaded"] == ["prometheus_client"]
+    assert "ctwatch.faces.exporter.metrics" in result["modules"]
+    assert os.path.getsize(out) > 0

@@ -86,6 +86,23 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class PairPanel:
+    """A breakdown counted per protocol too (state, dport): the exporter's labels."""
+
+    rows: tuple  # ((protocol, key), count), largest first
+    total: int  # entries counted in it (dport: those with a port)
+
+
+def pair_panels(totals, rows: int) -> dict:
+    """States per protocol (few: all of them) and the top `rows` ports per protocol, of a
+    model.scan.Breakdown."""
+    return {
+        "state": PairPanel(tuple(totals.top_pairs("state", 0)), totals.pair_total("state")),
+        "dport": PairPanel(tuple(totals.top_pairs("dport", rows)), totals.pair_total("dport")),
+    }
+
+
+@dataclass(frozen=True)
 class FocusView:
     focus: Focus
     entries: int
@@ -113,6 +130,9 @@ class ScanView:
     totals_only: bool  # a recording's aggregates of a big table: no entries behind them
     panels: dict  # dimension -> Panel
     focus: Optional[FocusView]
+    # dimension -> PairPanel for state (every pair) and dport (the top rows); empty for
+    # a recording's scan, which keeps no pairs.
+    pairs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from ctwatch.engine.advising import poll_advice
-from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView
+from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView, pair_panels
 from ctwatch.engine.incident import IncidentTracker, IncidentView
 from ctwatch.engine.playback import RECORD_RAW_MAX, Playback, PlaybackMixin
 from ctwatch.engine.reading import PollCancelled, StoppableSource, SystemClock
@@ -53,6 +53,7 @@ class Monitor(PlaybackMixin):
         recorder=None,
         netns: Optional[str] = None,
         min_rate_span: float = MIN_RATE_SPAN,
+        keep_scan: bool = True,
     ) -> None:
         if cpu_budget <= 0:
             raise ValueError("cpu_budget must be above 0")
@@ -67,6 +68,10 @@ class Monitor(PlaybackMixin):
         self.recorder = recorder  # sources.recording.Recorder: every poll is written to it
         self.netns = netns  # the watched namespace's name: the advice's commands enter it
         self.min_rate_span = min_rate_span
+        # False (the exporter): drop each scan's raw counts once its view is built. No
+        # drill-down, pin or delta needs them there, and a 250k-key scan is ~45 MB that
+        # would otherwise be held while the next one is counted (peak RSS twice that).
+        self.keep_scan = keep_scan
         self.record_error: Optional[str] = None
         self.playback = Playback(source)  # pause; a replay's seek and speed
         # Called from the polling thread with counters-only samples taken while a long
@@ -245,6 +250,8 @@ class Monitor(PlaybackMixin):
             error = error or f"internal error: {exc.__class__.__name__}: {exc} (details in the log)"
             self._schedule(started, clock.monotonic(), 0.0, interval)
         sample = self._sample(snap, source, scanned, error, interval)
+        if scanned and not self.keep_scan:
+            self._current = self._previous = None
         self.playback.after_poll()
         return sample
 
@@ -408,6 +415,7 @@ class Monitor(PlaybackMixin):
             totals_only=table.totals_only,
             panels=panels,
             focus=focus_view,
+            pairs=pair_panels(table.totals, self.panel_rows),
         )
 
     def _panels(self, now: Breakdown, sorts: dict, base: Optional[Breakdown], total: int):

@@ -23,9 +23,12 @@ class Dimension:
     address: bool = False  # keys are IP addresses (shown compressed, sorted numerically)
     in_drill: bool = True  # gets a panel in the drill-down (unless the focus pins it)
     distinct_key: Optional[str] = None  # --once --json count of distinct keys
-    metric: Optional[str] = None  # exporter: top-N series with `other`
+    metric: Optional[str] = None  # exporter: the gauge of entries by this dimension
     metric_label: Optional[str] = None
     metric_help: str = ""
+    metric_top: bool = False  # only the top --top keys, plus one `other` series
+    metric_by_proto: bool = False  # a `proto` label too (counted per protocol by the scan)
+    metric_distinct: Optional[str] = None  # exporter: gauge of the number of distinct keys
 
 
 # In panel order (ctwatch.tcss places them in this order on the grid).
@@ -36,6 +39,10 @@ DIMENSIONS = (
         "STATE",
         "by_state",
         ("state", "--state"),
+        metric="ctwatch_entries_by_state",
+        metric_label="state",
+        metric_help="Entries by protocol and state (TCP, SCTP, DCCP).",
+        metric_by_proto=True,
     ),
     Dimension(
         "src",
@@ -48,6 +55,8 @@ DIMENSIONS = (
         metric="ctwatch_source_entries",
         metric_label="source",
         metric_help="Entries by original source address: the top ones, and other.",
+        metric_top=True,
+        metric_distinct="ctwatch_distinct_sources",
     ),
     Dimension(
         "dst",
@@ -60,6 +69,8 @@ DIMENSIONS = (
         metric="ctwatch_destination_entries",
         metric_label="destination",
         metric_help="Entries by original destination address: the top ones, and other.",
+        metric_top=True,
+        metric_distinct="ctwatch_distinct_destinations",
     ),
     Dimension(
         "proto",
@@ -68,6 +79,9 @@ DIMENSIONS = (
         "by_proto",
         ("proto", "protocol", "-p", "--proto"),
         in_drill=False,
+        metric="ctwatch_entries_by_proto",
+        metric_label="proto",
+        metric_help="Entries by layer-4 protocol.",
     ),
     Dimension(
         "dport",
@@ -75,6 +89,11 @@ DIMENSIONS = (
         "DPORT",
         "by_dport",
         ("dport", "port", "--dport"),
+        metric="ctwatch_dport_entries",
+        metric_label="dport",
+        metric_help="Entries by protocol and original destination port: the top ones, and other.",
+        metric_top=True,
+        metric_by_proto=True,
     ),
 )
 BY_NAME = {d.name: d for d in DIMENSIONS}

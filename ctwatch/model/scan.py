@@ -12,7 +12,6 @@ the rare line found bad that way is taken back out of every count. Full per-line
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -23,8 +22,9 @@ from operator import itemgetter
 from typing import Optional
 
 from ctwatch.model.badline import explain
-from ctwatch.model.dimensions import ADDRESS_NAMES, NAMES
-from ctwatch.model.entry import Entry, ParseError, display_addr, parse_line
+from ctwatch.model.breakdown import Breakdown
+from ctwatch.model.dimensions import NAMES
+from ctwatch.model.entry import Entry, ParseError, parse_line
 from ctwatch.model.filters import Filter
 from ctwatch.model.grammar import (
     COMBO,
@@ -39,9 +39,11 @@ from ctwatch.model.grammar import (
     bad_combos,
     bad_ports,
     clean_lines,
+    port_of,
     printable,
     split_combo,
     split_combos,
+    sum_ports,
 )
 
 DIMENSIONS = NAMES  # the registry's names (model/dimensions.py), in its order
@@ -49,76 +51,6 @@ DIMENSIONS = NAMES  # the registry's names (model/dimensions.py), in its order
 # cache (measured: 1 MiB passes cost about 25 % more CPU than 64 KiB ones).
 PIECE = 64 * 1024
 MAX_EXAMPLES = 5
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """Counts of one set of entries along each dimension.
-
-    Keys are the raw bytes the kernel printed (decoding a million source keys on every
-    scan would cost more than counting them); `top()` decodes only what is shown.
-    """
-
-    entries: int
-    counts: dict  # dimension name -> Counter of raw bytes keys
-    expiry: Counter = None  # (l4, state, timeout) raw bytes -> count; see model/expiry.py
-
-    def top(self, dimension: str, n: int = 10, by: str = "count") -> list:
-        """[(display key, count)], largest first (`by="name"` sorts by key); n=0 means all."""
-        counter = self.counts[dimension]
-        if by == "name":
-            items = sorted(
-                ((self.label(dimension, k), c) for k, c in counter.items()),
-                key=lambda kc: _name_key(dimension, kc[0]),
-            )
-            return items[:n] if n else items
-        chosen = counter.most_common(n or None)
-        return [(self.label(dimension, k), c) for k, c in chosen]
-
-    def as_dict(self, dimension: str, n: int = 10) -> dict:
-        return dict(self.top(dimension, n))
-
-    def get(self, dimension: str, key: str) -> int:
-        counter = self.counts[dimension]
-        for raw in _raw_keys(dimension, key):
-            if raw in counter:
-                return counter[raw]
-        return 0
-
-    def distinct(self, dimension: str) -> int:
-        return len(self.counts[dimension])
-
-    @staticmethod
-    def label(dimension: str, raw: bytes) -> str:
-        text = raw.decode("ascii", "replace")
-        if dimension in ADDRESS_NAMES:
-            return display_addr(text)
-        return text
-
-
-def _raw_keys(dimension: str, key: str) -> tuple:
-    """Forms the kernel may have printed `key` in: /proc writes IPv6 exploded,
-    conntrack(8) compressed."""
-    if dimension in ADDRESS_NAMES and ":" in key:
-        try:
-            addr = ipaddress.IPv6Address(key)
-        except ValueError:
-            pass
-        else:
-            return (addr.exploded.encode(), addr.compressed.encode())
-    return (key.encode(),)
-
-
-def _name_key(dimension: str, label: str):
-    if dimension == "dport" and label.isdigit():
-        return (0, int(label), "")
-    if dimension in ADDRESS_NAMES:
-        try:
-            addr = ipaddress.ip_address(label)
-            return (addr.version, int(addr), "")
-        except ValueError:
-            pass
-    return (9, 0, label)
 
 
 class _Accumulator:
@@ -176,17 +108,21 @@ class _Accumulator:
         # (l4, state, seconds left) -> count. A table of long-lived flows has a combo per
         # remaining second (190k of 250k entries, measured): split them all in one C pass.
         expiry = Counter(split_combos(self.combos))
+        states: dict = {}  # (l4, state) -> count; few keys, summed from the many combos
+        for (l4, st, _), n in expiry.items():
+            states[l4, st] = states.get((l4, st), 0) + n
         proto: Counter = Counter()
         state: Counter = Counter()
-        for (l4, st, _), n in expiry.items():
+        for (l4, st), n in states.items():
             proto[l4] += n
             if st:
                 state[st] += n
         # Entries without a port (icmp, gre...) were counted under the empty key.
         self.dport.pop(b"", None)
         counts = {"proto": proto, "state": state, "src": self.src, "dst": self.dst}
-        counts["dport"] = self.dport
-        return Breakdown(self.entries, counts, expiry)
+        counts["dport"] = sum_ports(self.dport)
+        pairs = {"state": Counter({k: n for k, n in states.items() if k[1]}), "dport": self.dport}
+        return Breakdown(self.entries, counts, expiry, pairs)
 
 
 @dataclass(frozen=True)
@@ -382,7 +318,7 @@ class _Scan:
 
 def _view(row: tuple) -> tuple:
     """A LINE_ regex row as filters read it: l4, timeout, state, src, dst, dport."""
-    return (*_split_cached(row[COMBO + 1]), row[SRC + 1], row[DST + 1], row[DPORT + 1])
+    return (*_split_cached(row[COMBO + 1]), row[SRC + 1], row[DST + 1], port_of(row[DPORT + 1]))
 
 
 # (whole lines wanted, text clean) -> regex

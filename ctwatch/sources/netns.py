@@ -132,3 +132,27 @@ class NetnsSource(Source):
             os.close(self._fd)
         except OSError:
             pass
+
+
+def pid_netns_label(root: str, pid: int) -> str:
+    """How a namespace chosen by --pid is named in metrics: its name under /run/netns
+    when it has one, else `net:[INODE]` as `ls -l /proc/PID/ns/net` shows it (the inode
+    lasts as long as the namespace; the pid may not)."""
+    path = under(root, f"/proc/{pid}/ns/net")
+    try:
+        held = os.stat(path)
+    except OSError:
+        return f"pid {pid}"
+    folder = under(root, "/run/netns")
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        names = []
+    for name in names:
+        try:
+            st = os.stat(os.path.join(folder, name))
+        except OSError:
+            continue
+        if (st.st_ino, st.st_dev) == (held.st_ino, held.st_dev):
+            return name
+    return f"net:[{held.st_ino}]"

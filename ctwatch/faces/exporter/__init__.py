@@ -1,0 +1,1 @@
+"""The Prometheus face: `--serve` (HTTP /metrics) and `--textfile` (node_exporter's collector)."""
