@@ -249,7 +249,11 @@ def discover_namespaces(root: str = "/") -> Discovery:
     errors = []
     held, hidden = _processes(root)
     if hidden:
-        errors.append(f"the namespace of {hidden:,} processes could not be read (needs root)")
+        plural = "es" if hidden != 1 else ""
+        errors.append(
+            f"the network namespace of {hidden:,} process{plural} could not be read "
+            "(permission denied: other users' processes need root or CAP_SYS_PTRACE)"
+        )
     mounts: dict = {}
     try:
         mountinfo = read_text(under(root, "/proc/self/mountinfo"), LARGE_CAP)
