@@ -218,3 +218,11 @@ def test_all_netns_needs_once(capsys):
         cli.main(["--all-netns"])
     assert exc.value.code == 2
     assert "needs --once" in capsys.readouterr().err
+
+
+def test_once_reads_twice_for_rates(tree, capsys):
+    code = cli.main(["--once", "--all-netns", "--json", "--rate-window", "0.05", "--root", tree])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    blue = {n["inode"]: n for n in doc["namespaces"]}[NAMED]
+    assert blue["rates"] == {"drop": 0.0, "early_drop": 0.0, "insert_failed": 0.0}

@@ -18,7 +18,13 @@ from ctwatch.model.netns_names import (
 )
 from ctwatch.model.trend import DROP_COUNTERS
 from ctwatch.sources.base import SourceError
-from ctwatch.sources.namespaces import Discovery, NetnsFacts, discover_namespaces
+from ctwatch.sources.namespaces import (
+    Discovery,
+    NetnsFacts,
+    discover_namespaces,
+    docker_config,
+    pod_log_dirs,
+)
 from ctwatch.sources.safe_text import safe_line
 
 PIDS_SHOWN = 5
@@ -153,8 +159,6 @@ class NamespaceWatch:
         if not workload.pod_uid or workload.runtime == "podman":
             return workload
         if self._pods is None:
-            from ctwatch.sources.namespaces import pod_log_dirs
-
             self._pods = {}
             for entry in pod_log_dirs(self.root):
                 parsed = pod_log_dir(entry)
@@ -167,8 +171,6 @@ class NamespaceWatch:
 
     def _docker_name(self, container_id: str) -> str:
         if container_id not in self._docker:
-            from ctwatch.sources.namespaces import docker_config
-
             self._docker[container_id] = docker_name(docker_config(self.root, container_id))
         return self._docker[container_id]
 

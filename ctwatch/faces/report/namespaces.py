@@ -6,7 +6,6 @@ from typing import Optional
 
 from ctwatch.engine.namespaces import NamespacesView
 from ctwatch.model import format as fmt
-from ctwatch.model.format import shorten
 from ctwatch.model.trend import DROP_COUNTERS
 
 CSV_DIMENSION = "netns"
@@ -59,7 +58,7 @@ def namespaces_text(view: NamespacesView) -> list:
         rates = [fmt.rate(row.rates.get(k)) if row.rates else "-" for k in DROP_COUNTERS]
         last = fmt.clock(row.last_full) if row.last_full is not None else "-"
         lines.append(
-            f"{shorten(row.name, NAME_WIDTH, '...'):<{NAME_WIDTH}}  {row.kind:<11}  "
+            f"{fmt.shorten(row.name, NAME_WIDTH, '...'):<{NAME_WIDTH}}  {row.kind:<11}  "
             f"{row.inode:>10}  {fmt.count(row.entries):>9}  {fmt.percent(row.fill):>6}  "
             f"{rates[0]:>7}  {rates[1]:>7}  {rates[2]:>7}  {last}"
         )
