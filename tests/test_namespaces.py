@@ -226,3 +226,20 @@ def test_once_reads_twice_for_rates(tree, capsys):
     assert code == 0
     blue = {n["inode"]: n for n in doc["namespaces"]}[NAMED]
     assert blue["rates"] == {"drop": 0.0, "early_drop": 0.0, "insert_failed": 0.0}
+
+
+def test_a_namespace_only_a_thread_is_in(tree):
+    """A thread that called setns(2) (ctwatch --netns does) holds a namespace of its own."""
+    inode = 4026532500
+    task = os.path.join(tree, "proc", "300", "task")
+    for tid, net in ((300, NAMED), (301, NAMED), (302, inode)):
+        os.makedirs(os.path.join(task, str(tid), "ns"))
+        os.symlink(f"net:[{net}]", os.path.join(task, str(tid), "ns", "net"))
+    K.write(tree, "/proc/300/task/302/net/stat/nf_conntrack", stats_text(33))
+    K.write(tree, "/proc/300/task/302/net/nf_conntrack", "")
+    rows = by_inode(NamespaceWatch(tree).poll().rows)
+    assert rows[inode].entries == 33 and rows[inode].table_error is None
+    assert (rows[inode].name, rows[inode].kind) == (
+        "sleep infinity (pid 300, thread 302)",
+        "process",
+    )

@@ -6,13 +6,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 from lab import global_conntrack_max, lab_unavailable_reason
 from lab_netns import Farm
 
+from ctwatch.engine.namespaces import NamespaceWatch
 from ctwatch.sources.kmsg import KernelLog
+from ctwatch.sources.netns import setns
 
 pytestmark = pytest.mark.lab
 
@@ -68,6 +71,44 @@ def test_every_namespace_has_its_own_count_and_name(farm):
     host = [n for n in doc["namespaces"] if n["kind"] == "host"]
     assert len(host) == 1
     assert took < 20, f"--once --all-netns took {took:.1f} s"
+
+
+def test_a_namespace_only_a_thread_holds(farm):
+    """Its bind mount deleted, a namespace lives on in a thread that entered it."""
+    space = farm.named(4)
+    entered, leave = threading.Event(), threading.Event()
+    tids: list = []
+
+    def hold() -> None:
+        fd = os.open(f"/run/netns/{space.name}", os.O_RDONLY)
+        try:
+            setns(fd)
+        finally:
+            os.close(fd)
+        tids.append(threading.get_native_id())
+        entered.set()
+        leave.wait(60)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert entered.wait(10)
+        subprocess.run(["ip", "netns", "del", space.name], check=True)
+        space.name = None  # nothing left to delete
+        rows = {r.inode: r for r in NamespaceWatch("/").poll().rows}
+        row = rows[space.inode]
+        net = f"--net=/proc/{os.getpid()}/task/{tids[0]}/ns/net"
+        count = subprocess.run(
+            ["nsenter", net, "cat", "/proc/sys/net/netfilter/nf_conntrack_count"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert row.entries == int(count) == 4
+        assert row.kind == "process" and f"thread {tids[0]}" in row.name
+    finally:
+        leave.set()
+        holder.join(10)
 
 
 def test_the_full_namespace_is_first_by_drops_and_linked_to_the_kernel_log(farm):

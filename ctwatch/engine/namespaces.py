@@ -147,6 +147,11 @@ class NamespaceWatch:
         if workload is not None:
             workload = self._known(workload)
         pid = facts.pids[0] if facts.pids else None
+        if pid is None and facts.threads and not facts.named:
+            # Only a thread that called setns(2) is inside: name it by its process.
+            owner, _, tid = facts.threads[0].partition("/task/")
+            command = f"{facts.command} " if facts.command else ""
+            return safe_line(f"{command}(pid {owner}, thread {tid})", NAME_CHARS), "process"
         name, kind = choose_name(facts.named, workload, facts.hostname, facts.command, pid)
         if workload is not None and kind == workload.kind and workload.runtime == "docker":
             known = self._docker_name(workload.container)
