@@ -58,11 +58,14 @@ def answer_once(
     counters again (and the table again with `rescan`: the growers compare the two scans).
     A scan longer than the window is not waited twice. With `namespaces`, every network
     namespace is listed at both readings too (their drop rates need two)."""
+    if namespaces is not None and rate_window > 0:
+        # Their first reading comes before the scan, so that a long scan widens the span
+        # of their rates instead of squeezing it to the few ms between two listings.
+        namespaces.poll()
     first = monitor.poll(scan=True, share_gil=False)
-    if namespaces is not None:
-        listed = namespaces.poll(first.incident.kernel)
-        first = dataclasses.replace(first, namespaces=listed)
     if rate_window <= 0:
+        if namespaces is not None:
+            first = dataclasses.replace(first, namespaces=namespaces.poll(first.incident.kernel))
         return first
     taken = first.snapshot.taken_at if first.snapshot else monitor.clock.wall()
     wait = taken + rate_window - monitor.clock.wall()
