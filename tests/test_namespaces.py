@@ -75,7 +75,8 @@ def tree(tmp_path):
     )
     add_process(root, 600, POD, entries=1, cgroup=pod_cgroup)
     os.makedirs(os.path.join(root, "var/log/pods", f"shop_web-7d9f_{UID}"))
-    K.write(root, "/proc/self/mountinfo", mountinfo((NAMED, "/run/netns/blue")))
+    mounts = ((NAMED, "/run/netns/blue"), (NAMED, "/var/run/netns/blue"))
+    K.write(root, "/proc/self/mountinfo", mountinfo(*mounts))
     K.write(root, f"/var/lib/docker/containers/{ID}/config.v2.json", '{"Name": "/cache"}')
     return root
 

@@ -300,10 +300,13 @@ def discover_namespaces(root: str = "/") -> Discovery:
     jobs: list = []  # (inode, what, job) run on one setns thread
     for inode in sorted(set(held) | set(mounts) | set(threads), key=lambda i: (i != host, i)):
         points = tuple(safe_line(p) for p in mounts.get(inode, ()))
+        # One name bind-mounted twice (/run/netns and a /var/run/netns mount) is one name.
         named = tuple(
-            safe_line(os.path.basename(p), MOUNT_NAME_CHARS)
-            for p in mounts.get(inode, ())
-            if os.path.dirname(p) in NAMED_DIRS
+            dict.fromkeys(
+                safe_line(os.path.basename(p), MOUNT_NAME_CHARS)
+                for p in mounts.get(inode, ())
+                if os.path.dirname(p) in NAMED_DIRS
+            )
         )
         pids = tuple(sorted(held.get(inode, ())))
         if pids and inode != host:
