@@ -18,13 +18,8 @@ from ctwatch.model.netns_names import (
 )
 from ctwatch.model.trend import DROP_COUNTERS
 from ctwatch.sources.base import SourceError
-from ctwatch.sources.namespaces import (
-    Discovery,
-    NetnsFacts,
-    discover_namespaces,
-    docker_config,
-    pod_log_dirs,
-)
+from ctwatch.sources.containers import docker_config, pod_log_dirs
+from ctwatch.sources.namespaces import Discovery, NetnsFacts, discover_namespaces
 from ctwatch.sources.safe_text import safe_line
 
 PIDS_SHOWN = 5

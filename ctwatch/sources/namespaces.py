@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import threading
@@ -20,8 +19,6 @@ GLOBAL_MAX = "/proc/sys/net/netfilter/nf_conntrack_max"
 STATS = "net/stat/nf_conntrack"
 TABLE = "net/nf_conntrack"
 NAMED_DIRS = ("/run/netns", "/var/run/netns")  # where `ip netns add` bind-mounts
-POD_LOGS = "/var/log/pods"
-DOCKER_CONTAINERS = "/var/lib/docker/containers"
 CLONE_NEWUTS = 0x04000000
 # The oldest process names a namespace; pids can wrap, so the start times of the lowest
 # few pids are compared. A namespace with thousands of processes costs no more than this.
@@ -33,8 +30,6 @@ THREADS_MAX = 50000
 COMMAND_CHARS = 80
 HOSTNAME_CHARS = 64
 MOUNT_NAME_CHARS = 64
-POD_LOG_DIRS_MAX = 10000
-DOCKER_CONFIG_CAP = 4 * 1024 * 1024
 
 _MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
 _NSFS_ROOT = re.compile(r"net:\[([0-9]{1,20})\]")
@@ -359,29 +354,3 @@ def _setns_problem(path: str, exc: object) -> str:
             return f"cannot enter {safe_line(path)}: needs root (CAP_SYS_ADMIN)"
         return f"cannot enter {safe_line(path)}: {exc.strerror or exc}"
     return f"cannot enter {safe_line(path)}: {exc}"
-
-
-def pod_log_dirs(root: str = "/") -> list:
-    """Directory names under /var/log/pods (`<namespace>_<pod>_<uid>`), for pod names."""
-    try:
-        with os.scandir(under(root, POD_LOGS)) as listing:
-            names = []
-            for entry in listing:
-                names.append(entry.name)
-                if len(names) >= POD_LOG_DIRS_MAX:
-                    break
-            return names
-    except OSError:
-        return []
-
-
-def docker_config(root: str, container_id: str) -> dict:
-    """A docker container's config.v2.json (its name is there), or {} when unreadable."""
-    if len(container_id) != 64 or not all(c in "0123456789abcdef" for c in container_id):
-        return {}
-    path = under(root, f"{DOCKER_CONTAINERS}/{container_id}/config.v2.json")
-    try:
-        data = json.loads(read_bytes(path, DOCKER_CONFIG_CAP).decode("utf-8", "replace"))
-    except (OSError, SourceError, ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
