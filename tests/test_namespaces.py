@@ -244,3 +244,18 @@ def test_a_namespace_only_a_thread_is_in(tree):
         "sleep infinity (pid 300, thread 302)",
         "process",
     )
+
+
+def test_a_line_older_than_a_namespace_is_about_an_earlier_one_with_its_inode(tree):
+    """nsfs inode numbers are reused: a kernel-log line from before the oldest process of
+    a namespace no bind mount keeps cannot be about it."""
+    import time
+
+    K.write(tree, "/proc/uptime", "1000.00 1900.00\n")
+    now = time.time()
+    old = ((SLEEPER, now - 2000), (NAMED, now - 2000), (DOCKER, now - 10))
+    rows = by_inode(NamespaceWatch(tree).poll(KernelLogView(last_full_by_netns=old)).rows)
+    assert abs(rows[SLEEPER].since - (now - 1000 + 50 / os.sysconf("SC_CLK_TCK"))) < 1
+    assert rows[SLEEPER].last_full is None  # before its oldest process (pid 999) started
+    assert rows[DOCKER].last_full == now - 10
+    assert rows[NAMED].since is None and rows[NAMED].last_full == now - 2000  # bind mount

@@ -23,6 +23,9 @@ from ctwatch.sources.namespaces import Discovery, NetnsFacts, discover_namespace
 from ctwatch.sources.safe_text import safe_line
 
 PIDS_SHOWN = 5
+# Start times are in clock ticks and both clocks are converted to wall time at a slightly
+# different moment: a line this close to the start is not called older.
+REUSED_SLACK = 2.0
 HOST_NAME = "host"
 
 
@@ -40,6 +43,7 @@ class NamespaceRow:
     stats: dict  # its own per-CPU counters, summed, by kernel column name
     rates: dict  # drop, early_drop, insert_failed per second; empty after one reading
     last_full: Optional[float]  # wall time of its last "table full" kernel-log line
+    since: Optional[float]  # when its oldest process started (no bind mount keeps it)
     table_error: Optional[str]  # why its counters or table cannot be read
 
     @property
@@ -120,6 +124,8 @@ class NamespaceWatch:
         entries = facts.stats.get("entries") if facts.stats else None
         fill = entries / maximum if entries is not None and maximum else None
         full = last.get(None if facts.host else facts.inode)
+        if full is not None and facts.since is not None and full < facts.since - REUSED_SLACK:
+            full = None  # logged before this namespace existed: its inode was reused
         return NamespaceRow(
             inode=facts.inode,
             name=name,
@@ -131,6 +137,7 @@ class NamespaceWatch:
             stats=dict(facts.stats),
             rates=_rates(facts.stats, self._before.get(facts.inode), at),
             last_full=full,
+            since=facts.since,
             table_error=facts.table_error,
         )
 
@@ -187,5 +194,6 @@ def _unreachable(inode: int, maximum: Optional[int], wall: float) -> NamespaceRo
         stats={},
         rates={},
         last_full=wall,
+        since=None,
         table_error="named only by the kernel log: no process holds it and no bind mount keeps it",
     )

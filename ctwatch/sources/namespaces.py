@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -27,6 +28,7 @@ STATS_TRIES = 3  # a process may exit between the listing and the read: try the 
 # Threads' namespaces are read only in processes with more than one thread; this caps
 # the readlinks on a host of a few big thread pools (50,000 cost about 0.1 s).
 THREADS_MAX = 50000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 COMMAND_CHARS = 80
 HOSTNAME_CHARS = 64
 MOUNT_NAME_CHARS = 64
@@ -41,6 +43,10 @@ class NetnsFacts:
 
     inode: int
     pids: tuple = ()  # oldest first when known, else by pid
+    # Wall time its oldest process started, when no bind mount keeps it: such a namespace
+    # is (nearly always) no older than its oldest process, so a kernel-log line from before
+    # then is about an earlier namespace that had the same inode number.
+    since: Optional[float] = None
     mounts: tuple = ()  # bind-mount paths
     named: tuple = ()  # names under /run/netns
     host: bool = False  # the initial namespace (kernel threads')
@@ -145,11 +151,23 @@ def _threads(root: str, owner: dict) -> tuple:
 
 
 def _oldest_first(root: str, pids: list) -> tuple:
+    """(pids oldest first, the oldest one's start in clock ticks after boot, or None)."""
     pids = sorted(pids)
     head = pids[:OLDEST_CANDIDATES]
     starts = {pid: _start_time(root, pid) for pid in head}
     head.sort(key=lambda pid: (starts[pid] is None, starts[pid] or 0, pid))
-    return tuple(head + pids[OLDEST_CANDIDATES:])
+    return tuple(head + pids[OLDEST_CANDIDATES:]), starts[head[0]]
+
+
+def _boot_wall(root: str) -> Optional[float]:
+    """Wall time of boot on the clock /proc/PID/stat start times count from (boot time,
+    suspend included), as the kernel-log reader converts its times."""
+    if os.path.realpath(root) == "/" and hasattr(time, "CLOCK_BOOTTIME"):
+        return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    try:
+        return time.time() - float(read_text(under(root, "/proc/uptime")).split()[0])
+    except (OSError, SourceError, ValueError, IndexError):
+        return None
 
 
 def _read_stats(path: str) -> tuple:
@@ -291,6 +309,7 @@ def discover_namespaces(root: str = "/") -> Discovery:
         mounts.setdefault(inode, []).append(point)
     host = _initial_net(root)
     own_uts = _own_uts(root)
+    boot_wall = _boot_wall(root)
     facts: dict = {}
     jobs: list = []  # (inode, what, job) run on one setns thread
     for inode in sorted(set(held) | set(mounts) | set(threads), key=lambda i: (i != host, i)):
@@ -304,9 +323,12 @@ def discover_namespaces(root: str = "/") -> Discovery:
             )
         )
         pids = tuple(sorted(held.get(inode, ())))
+        one = dict(inode=inode, mounts=points, named=named, host=inode == host)
         if pids and inode != host:
-            pids = _oldest_first(root, list(pids))
-        one = dict(inode=inode, pids=pids, mounts=points, named=named, host=inode == host)
+            pids, ticks = _oldest_first(root, list(pids))
+            if ticks is not None and boot_wall is not None and not points:
+                one["since"] = boot_wall + ticks / CLOCK_TICKS
+        one["pids"] = pids
         if pids:
             one["stats"], one["table_error"] = _by_process(root, pids)
             if inode != host and not named:

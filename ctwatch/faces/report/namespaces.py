@@ -30,6 +30,7 @@ def namespaces_json(view: NamespacesView) -> list:
             "stats": dict(row.stats),
             "rates": {k: _r(v) for k, v in row.rates.items()},
             "last_full": _r(row.last_full),
+            "since": _r(row.since),
             "table_error": row.table_error,
         }
         for row in view.rows
