@@ -161,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the network namespace of process PID (/proc/PID/net)",
     )
     where.add_argument("--netns", metavar="NAME", help="a named namespace under /run/netns")
+    src.add_argument(
+        "--all-netns",
+        action="store_true",
+        help="with --once: list every network namespace with its count, fill and drops",
+    )
     flt = p.add_argument_group("filters (like conntrack -L)")
     flt.add_argument(
         "-s", "--src", action="append", metavar="IP[/LEN]", help="original source address or CIDR"
@@ -241,6 +246,8 @@ def check_combination(args: argparse.Namespace) -> Optional[str]:
     for flag, needed, message in NEEDS:
         if getattr(args, flag) and not getattr(args, needed):
             return message
+    if args.all_netns:
+        return _all_netns_problem(args)
     if args.json and args.csv:
         return "--json and --csv are alternatives"
     problem = _exporter_problem(args)
@@ -285,6 +292,18 @@ def _exporter_problem(args: argparse.Namespace) -> Optional[str]:
     if args.top == 0:
         return f"{what} needs --top 1 or more: every key as a series would be unbounded"
     return None
+
+
+def _all_netns_problem(args: argparse.Namespace) -> Optional[str]:
+    """--all-netns lists the host's namespaces in --once; the live view is not built yet."""
+    for flag in ("pid", "netns", "replay"):
+        if getattr(args, flag) is not None:
+            return f"--all-netns lists every namespace: --{flag} does not go with it"
+    if args.demo or not args.once:
+        return "--all-netns needs --once (the live namespaces view is not built yet)"
+    if args.serve is not None or args.textfile is not None:
+        return "--all-netns is not exported yet: use it with --once --json, --csv or text"
+    return check_combination(argparse.Namespace(**{**vars(args), "all_netns": False}))
 
 
 def main(argv: Optional[list] = None) -> int:

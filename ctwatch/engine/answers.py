@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ctwatch.engine.incident import IncidentView
+from ctwatch.engine.namespaces import NamespacesView
 from ctwatch.engine.playback import PlaybackState
 from ctwatch.engine.snapshot import Snapshot
 from ctwatch.model.advice import Advice
@@ -157,6 +158,7 @@ class Answers:
     playback: PlaybackState = field(default_factory=PlaybackState)  # pause, replay frame
     record_error: Optional[str] = None  # why --record stopped; stays shown from then on
     advice: Optional[Advice] = None  # read-only sizing advice from this poll's numbers
+    namespaces: Optional[NamespacesView] = None  # every network namespace (--all-netns)
 
     @property
     def problems(self) -> tuple:

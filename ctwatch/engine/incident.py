@@ -32,6 +32,7 @@ class KernelLogView:
     last_table_full: Optional[float] = None  # wall
     namespaces: tuple = ()  # names (or inode numbers) the kernel named, newest last
     netns_ids: tuple = ()  # the inode numbers themselves, sorted
+    last_full_by_netns: tuple = ()  # (inode, or None for the initial namespace; wall)
     via: str = ""
     problem: Optional[str] = None
     enabled: bool = True
@@ -237,7 +238,9 @@ class IncidentTracker:
         )
         full = [e for e in events if e.kind == "table_full"]
         names: list = []
+        last_by_netns: dict = {}
         for e in full:
+            last_by_netns[e.netns] = max(e.wall, last_by_netns.get(e.netns, e.wall))
             label = _netns_label(e.netns, self._netns_names)
             if label in names:
                 names.remove(label)
@@ -249,6 +252,7 @@ class IncidentTracker:
             last_table_full=full[-1].wall if full else None,
             namespaces=tuple(names),
             netns_ids=tuple(sorted({e.netns for e in full if e.netns is not None})),
+            last_full_by_netns=tuple(last_by_netns.items()),
             via=via,
             problem=problem,
         )

@@ -3,12 +3,14 @@ recording's last frame with a table; the faces render the Answers like any other
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Optional
 
 from ctwatch.engine.answers import Answers
 from ctwatch.engine.incident import incident_tracker
 from ctwatch.engine.monitor import Monitor
+from ctwatch.engine.namespaces import NamespaceWatch
 from ctwatch.model.filters import Filter
 from ctwatch.sources.base import Source, SourceError
 
@@ -50,18 +52,30 @@ def answer_once(
     rate_window: float = 1.0,
     rescan: bool = False,
     sleep=time.sleep,
+    namespaces: Optional[NamespaceWatch] = None,
 ) -> Answers:
     """Scan once; then, after `rate_window` seconds from the first reading, read the
     counters again (and the table again with `rescan`: the growers compare the two scans).
-    A scan longer than the window is not waited twice."""
+    A scan longer than the window is not waited twice. With `namespaces`, every network
+    namespace is listed at both readings too (their drop rates need two)."""
+    if namespaces is not None and rate_window > 0:
+        # Their first reading comes before the scan, so that a long scan widens the span
+        # of their rates instead of squeezing it to the few ms between two listings.
+        namespaces.poll()
     first = monitor.poll(scan=True, share_gil=False)
     if rate_window <= 0:
+        if namespaces is not None:
+            first = dataclasses.replace(first, namespaces=namespaces.poll(first.incident.kernel))
         return first
     taken = first.snapshot.taken_at if first.snapshot else monitor.clock.wall()
     wait = taken + rate_window - monitor.clock.wall()
     if wait > 0:
         sleep(wait)
-    return monitor.poll(scan=rescan, share_gil=False)
+    second = monitor.poll(scan=rescan, share_gil=False)
+    if namespaces is not None:
+        listed = namespaces.poll(second.incident.kernel)
+        second = dataclasses.replace(second, namespaces=listed)
+    return second
 
 
 def answer_recording(monitor: Monitor) -> Optional[Answers]:
@@ -79,4 +93,11 @@ def answer_recording(monitor: Monitor) -> Optional[Answers]:
     return None
 
 
-__all__ = ["Answers", "SourceError", "answer_once", "answer_recording", "once_monitor"]
+__all__ = [
+    "Answers",
+    "NamespaceWatch",
+    "SourceError",
+    "answer_once",
+    "answer_recording",
+    "once_monitor",
+]

@@ -14,12 +14,13 @@ from ctwatch.sources.procfs import ProcSource
 CLONE_NEWNET = 0x40000000
 
 
-def _setns(fd: int) -> None:
+def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
+    """setns(2) for the calling thread only; every supported Python (ctypes before 3.12)."""
     if hasattr(os, "setns"):  # Python 3.12+
-        os.setns(fd, CLONE_NEWNET)
+        os.setns(fd, nstype)
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
+    if libc.setns(fd, nstype) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
 
@@ -86,7 +87,7 @@ class NetnsSource(Source):
         self._inner.label = self.label
 
     def _enter(self) -> None:
-        _setns(self._fd)
+        setns(self._fd)
 
     def _alive(self) -> None:
         # A namespace deleted with `ip netns del` lives on while we hold its fd; say so.

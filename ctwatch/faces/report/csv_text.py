@@ -9,6 +9,7 @@ from typing import Optional
 
 from ctwatch.engine.answers import Answers
 from ctwatch.faces.report.json import table_json
+from ctwatch.faces.report.namespaces import namespaces_csv_rows
 from ctwatch.sources.safe_text import safe_cell
 
 ONCE_HEADER = ("dimension", "key", "count", "share")
@@ -24,8 +25,9 @@ def cell(value):
     return "" if value is None else safe_cell(value)
 
 
-def breakdowns_csv(json_obj: dict) -> str:
-    """The by_* fields of a --once --json object as CSV text: dimension,key,count,share."""
+def breakdowns_csv(json_obj: dict, extra_rows: tuple = ()) -> str:
+    """The by_* fields of a --once --json object as CSV text: dimension,key,count,share;
+    `extra_rows` (dimension, key, count, share) follow them."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ONCE_HEADER)
@@ -37,8 +39,11 @@ def breakdowns_csv(json_obj: dict) -> str:
         denominator = total if total else sum(values.values())
         for key, count in values.items():
             writer.writerow(tuple(map(cell, (dimension, key, count, share(count, denominator)))))
+    for row in extra_rows:
+        writer.writerow(tuple(map(cell, row)))
     return out.getvalue()
 
 
 def answers_csv(answers: Answers) -> str:
-    return breakdowns_csv(table_json(answers))
+    extra = namespaces_csv_rows(answers.namespaces) if answers.namespaces is not None else []
+    return breakdowns_csv(table_json(answers), tuple(extra))

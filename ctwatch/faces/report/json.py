@@ -6,6 +6,7 @@ import dataclasses
 from typing import Optional
 
 from ctwatch.engine.answers import Answers
+from ctwatch.faces.report.namespaces import namespaces_json
 from ctwatch.model.dimensions import DIMENSIONS
 from ctwatch.model.expiry import expiry_json
 
@@ -124,6 +125,9 @@ def answers_json(
     out["filter"] = filter_text or None
     out["table_error"] = answers.table_error if scan is None else None
     out["errors"] = list(snap.errors) if snap else []
+    if answers.namespaces is not None:
+        out["namespaces"] = namespaces_json(answers.namespaces)
+        out["namespaces_errors"] = list(answers.namespaces.errors)
     if not incident:
         return out
     if rate_window is not None:

@@ -8,7 +8,7 @@ import sys
 from typing import Optional
 
 from ctwatch.engine.answers import Answers
-from ctwatch.engine.once import answer_once, answer_recording, once_monitor
+from ctwatch.engine.once import NamespaceWatch, answer_once, answer_recording, once_monitor
 from ctwatch.faces.report.csv_text import answers_csv
 from ctwatch.faces.report.json import answers_json
 from ctwatch.faces.report.text import answers_text
@@ -35,14 +35,19 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
     except SourceError as exc:
         say(str(exc))
         return EXIT_NO_SOURCE
-    # The incident answers (kernel log, rates) are the JSON's; text and CSV need no wait.
-    kernel_log = KernelLog(args.root) if args.json else None
+    # The incident answers (kernel log, rates) are the JSON's, and --all-netns needs the
+    # kernel log and two readings in every format; plain text and CSV need no wait.
+    every_netns = getattr(args, "all_netns", False)
+    kernel_log = KernelLog(args.root) if args.json or every_netns else None
+    namespaces = NamespaceWatch(args.root) if every_netns else None
     try:
         monitor = once_monitor(
             source, filt, top=args.top, kernel_log=kernel_log, root=args.root, snat=args.snat
         )
-        window = args.rate_window if args.json else 0.0
-        answers = answer_once(monitor, rate_window=window, rescan=args.growers)
+        window = args.rate_window if args.json or every_netns else 0.0
+        answers = answer_once(
+            monitor, rate_window=window, rescan=args.growers, namespaces=namespaces
+        )
     finally:
         source.close()
         if kernel_log is not None:

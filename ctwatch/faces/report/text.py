@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ctwatch.engine.answers import Answers
+from ctwatch.faces.report.namespaces import namespaces_text
 from ctwatch.model import format as fmt
 from ctwatch.model.dimensions import DIMENSIONS
 
@@ -36,6 +37,8 @@ def answers_text(answers: Answers, filter_text: str = "") -> str:
         lines.append(f"trend    {answers.forecast.describe()}")
     for problem in answers.problems:
         lines.append(f"warning  {problem}")
+    if answers.namespaces is not None:
+        lines += namespaces_text(answers.namespaces)
     scan = answers.scan
     if scan is None:
         return "\n".join(lines) + "\n"
