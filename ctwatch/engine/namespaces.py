@@ -43,7 +43,7 @@ class NamespaceRow:
     stats: dict  # its own per-CPU counters, summed, by kernel column name
     rates: dict  # drop, early_drop, insert_failed per second; empty after one reading
     last_full: Optional[float]  # wall time of its last "table full" kernel-log line
-    since: Optional[float]  # when its oldest process started (no bind mount keeps it)
+    since: Optional[float]  # its oldest process's start or its bind mount's, the earlier
     table_error: Optional[str]  # why its counters or table cannot be read
 
     @property

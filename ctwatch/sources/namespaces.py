@@ -43,8 +43,8 @@ class NetnsFacts:
 
     inode: int
     pids: tuple = ()  # oldest first when known, else by pid
-    # Wall time its oldest process started, when no bind mount keeps it: such a namespace
-    # is (nearly always) no older than its oldest process, so a kernel-log line from before
+    # The earliest of: when its oldest process started, when its bind mount was made. A
+    # namespace is (nearly always) no older than either, so a kernel-log line from before
     # then is about an earlier namespace that had the same inode number.
     since: Optional[float] = None
     mounts: tuple = ()  # bind-mount paths
@@ -278,6 +278,13 @@ def _cgroup(root: str, pid: int) -> str:
         return ""
 
 
+def _mounted_at(point: str) -> Optional[float]:
+    try:
+        return os.stat(point).st_ctime
+    except OSError:
+        return None
+
+
 def discover_namespaces(root: str = "/") -> Discovery:
     """Every network namespace a process holds (/proc/*/ns/net, one per inode) or a bind
     mount keeps (nsfs mounts in mountinfo, /run/netns among them), with its count and
@@ -326,8 +333,16 @@ def discover_namespaces(root: str = "/") -> Discovery:
         one = dict(inode=inode, mounts=points, named=named, host=inode == host)
         if pids and inode != host:
             pids, ticks = _oldest_first(root, list(pids))
-            if ticks is not None and boot_wall is not None and not points:
+            if ticks is not None and boot_wall is not None:
                 one["since"] = boot_wall + ticks / CLOCK_TICKS
+        if points and live and inode != host:
+            # nsfs makes a namespace's inode when it is first opened or mounted, and the
+            # mount keeps it: its ctime is when `ip netns add` (or attach) bind-mounted it,
+            # at or after the namespace's birth. A kernel-log line from before both this and
+            # the oldest process is about an earlier namespace with the same inode number.
+            mounted = _mounted_at(points[0])
+            if mounted is not None:
+                one["since"] = min(one.get("since", mounted), mounted)
         one["pids"] = pids
         if pids:
             one["stats"], one["table_error"] = _by_process(root, pids)
