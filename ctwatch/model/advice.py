@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ctwatch.model.format import count as count_text
+from ctwatch.model.format import percent
+
 ASSUMED_BYTES_PER_ENTRY = 320  # typical nf_conntrack slab objsize (256-400 seen in the wild)
 DEFAULT_ESTABLISHED_TIMEOUT = 432000  # 5 days, the kernel default
 SUGGESTED_ESTABLISHED_TIMEOUT = 86400  # 1 day: kube-proxy's default for the same sysctl
@@ -74,12 +77,8 @@ def human_bytes(n: Optional[float]) -> str:
     return f"{value:.1f} GiB"  # pragma: no cover - loop always returns
 
 
-def _n(value: Optional[int]) -> str:
-    return "?" if value is None else f"{value:,}"
-
-
 def _pct(part: float, whole: Optional[float]) -> str:
-    return f"{100.0 * part / whole:.1f}%" if whole else "?%"
+    return percent(part / whole if whole else None)
 
 
 def advise(
@@ -172,7 +171,7 @@ def _drops_item(count, maximum, drop_rate) -> AdviceItem:
     return AdviceItem(
         "drops",
         f"The table is full and the kernel is dropping {rate}",
-        f"{_n(count)} of {_n(maximum)} entries "
+        f"{count_text(count)} of {count_text(maximum)} entries "
         "are in use. Every packet that would start a new flow is dropped now, so new "
         "connections fail while existing ones keep working. Free room by stopping what "
         "fills the table (see below) before anything else.",

@@ -12,7 +12,7 @@ SUMMARY_STATS = ("drop", "early_drop", "insert_failed", "invalid")
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:5.1f}%" if whole else "    -"
+    return f"{fmt.percent(part / whole):>6}" if whole else "     -"
 
 
 def answers_text(answers: Answers, filter_text: str = "") -> str:
