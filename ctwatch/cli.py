@@ -129,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"serve /metrics over HTTP (default port {DEFAULT_PORT}, every interface)",
     )
     exp.add_argument(
+        "--top-netns",
+        type=_value(int, 1, 100_000),
+        default=50,
+        metavar="N",
+        help="with --all-netns: namespaces exported one by one (the rest as netns=other; "
+        "default 50)",
+    )
+    exp.add_argument(
         "--textfile",
         metavar="PATH.prom",
         help="write the metrics to PATH every interval (with --once: once), for "
@@ -164,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument(
         "--all-netns",
         action="store_true",
-        help="with --once: list every network namespace with its count, fill and drops",
+        help="with --once: list every network namespace with its count, fill and drops; "
+        "with --serve or --textfile: export them (ctwatch_netns_*)",
     )
     flt = p.add_argument_group("filters (like conntrack -L)")
     flt.add_argument(
@@ -299,10 +308,9 @@ def _all_netns_problem(args: argparse.Namespace) -> Optional[str]:
     for flag in ("pid", "netns", "replay"):
         if getattr(args, flag) is not None:
             return f"--all-netns lists every namespace: --{flag} does not go with it"
-    if args.demo or not args.once:
-        return "--all-netns needs --once (the live namespaces view is not built yet)"
-    if args.serve is not None or args.textfile is not None:
-        return "--all-netns is not exported yet: use it with --once --json, --csv or text"
+    exporting = args.serve is not None or args.textfile is not None
+    if args.demo or not (args.once or exporting):
+        return "--all-netns needs --once, --serve or --textfile (no live view of it yet)"
     return check_combination(argparse.Namespace(**{**vars(args), "all_netns": False}))
 
 

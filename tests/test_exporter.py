@@ -228,3 +228,66 @@ def test_the_netns_label_of_a_pid_names_its_namespace():
     # The test's own namespace: a name under /run/netns only if someone bound one.
     assert label == f"net:[{inode}]" or os.path.exists(f"/run/netns/{label}")
     assert pid_netns_label("/", 4_194_304) == "pid 4194304"  # gone: still a label
+
+
+def _netns_row(inode: int, name: str, entries, drop: int = 0):
+    from ctwatch.engine.namespaces import NamespaceRow
+
+    stats = {"entries": entries or 0, "drop": drop, "early_drop": 0, "insert_failed": 0}
+    stats.update(invalid=1, found=99)
+    return NamespaceRow(
+        inode=inode,
+        name=name,
+        kind="process",
+        pids=(),
+        entries=entries,
+        max=1000,
+        fill=None,
+        stats=stats,
+        rates={},
+        last_full=None,
+        since=None,
+        table_error=None,
+    )
+
+
+def test_namespaces_are_exported_top_by_entries_and_the_rest_as_other():
+    from ctwatch.engine.namespaces import NamespacesView
+
+    rows = (
+        _netns_row(11, "sleep 900", 5, drop=1),
+        _netns_row(12, "sleep 900", 700, drop=30),  # same name: the inode keeps them apart
+        _netns_row(13, "web-1", 40, drop=2),
+        _netns_row(14, "gone", None),  # unreadable: no number to export
+        _netns_row(15, "db\x1b[31m", 3, drop=4),
+    )
+    answers = replace(answers_of("calm"), namespaces=NamespacesView(rows))
+    got = samples(exposition(answers, top_netns=2))
+    entries = {
+        (s[1]["netns"], s[1].get("inode")): s[2] for s in got if s[0] == "ctwatch_netns_entries"
+    }
+    assert entries == {("sleep 900", "12"): 700, ("web-1", "13"): 40, ("other", None): 8}
+    drops = {
+        (s[1]["netns"], s[1].get("inode")): s[2]
+        for s in got
+        if s[0] == "ctwatch_netns_stat_total" and s[1]["stat"] == "drop"
+    }
+    assert drops == {("sleep 900", "12"): 30, ("web-1", "13"): 2, ("other", None): 5}
+    stats = {s[1]["stat"] for s in got if s[0] == "ctwatch_netns_stat_total"}
+    assert stats == {"drop", "early_drop", "insert_failed", "invalid"}  # bounded, not 16
+    # Without --all-netns no namespace series at all.
+    assert not [s for s in samples(exposition(answers_of("calm"))) if "netns" in s[0]]
+
+
+def test_promtool_accepts_the_namespace_series(tmp_path):
+    from ctwatch.engine.namespaces import NamespacesView
+
+    if not os.path.exists("/usr/bin/promtool"):
+        pytest.skip("promtool not installed (apt install prometheus)")
+    rows = tuple(_netns_row(20 + i, f"ns-{i}", i) for i in range(5))
+    answers = replace(answers_of("mixed"), namespaces=NamespacesView(rows))
+    text = exposition(answers, top_netns=3)
+    done = subprocess.run(
+        ["/usr/bin/promtool", "check", "metrics"], input=text, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

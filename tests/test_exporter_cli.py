@@ -61,6 +61,9 @@ def test_listen_addresses(text, expected):
         ["--serve", "--json"],
         ["--serve", "--textfile", "/tmp/x.prom"],
         ["--textfile", "/tmp/x.prom", "--demo"],
+        ["--all-netns"],
+        ["--serve", "--all-netns", "--top-netns", "0"],
+        ["--serve", "--all-netns", "--netns", "blue"],
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args):

@@ -44,11 +44,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(netns: str):
-    """`ctwatch --serve` on a host loopback port, reading namespace `netns` (--netns)."""
+def serving(*where: str):
+    """`ctwatch --serve` on a host loopback port; `where`: --netns NAME, --all-netns..."""
     port = free_port()
     proc = subprocess.Popen(
-        [*CTWATCH, "--serve", f"127.0.0.1:{port}", "--netns", netns, "--interval", "0.5"],
+        [*CTWATCH, "--serve", f"127.0.0.1:{port}", *where, "--interval", "0.5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -70,7 +70,7 @@ def test_prometheus_scrapes_two_namespaces(two_labs):
     require("prometheus")
     a, b = two_labs
     with contextlib.ExitStack() as stack:
-        targets = [stack.enter_context(serving(lab.name)) for lab in (a, b)]
+        targets = [stack.enter_context(serving("--netns", lab.name)) for lab in (a, b)]
         prom = stack.enter_context(prometheus({"ctwatch": targets}))
         tops = wait_for_series(
             prom,
@@ -85,6 +85,23 @@ def test_prometheus_scrapes_two_namespaces(two_labs):
     got = {r["metric"]["netns"]: (r["metric"]["source"], value(r)) for r in tops}
     assert got == {a.name: ("127.0.0.7", 30.0), b.name: ("127.0.0.9", 60.0)}
     assert sorted(value(r) for r in readable) == [1.0, 1.0]
+
+
+def test_prometheus_gets_every_namespaces_count_from_one_exporter(two_labs):
+    require("prometheus")
+    a, b = two_labs
+    names = {a.name, b.name}
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(serving("--all-netns"))
+        prom = stack.enter_context(prometheus({"ctwatch": [target]}))
+        promql = 'ctwatch_netns_entries{netns=~"ctwexp[ab]-.*"}'
+        rows = wait_for_series(prom, promql, accept=lambda r: len(r) == 2)
+        counts = {a.name: a.count(), b.name: b.count()}  # static tables: no churn
+        drops = prom.query('ctwatch_netns_stat_total{netns=~"ctwexp[ab]-.*",stat="drop"}')
+    got = {r["metric"]["netns"]: value(r) for r in rows}
+    assert set(got) == names and got == counts and counts[b.name] == 75
+    assert all(r["metric"]["kind"] == "named" and r["metric"]["inode"] for r in rows)
+    assert {r["metric"]["netns"] for r in drops} == names
 
 
 def test_node_exporter_reads_the_textfile_with_node_names(two_labs):

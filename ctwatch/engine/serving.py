@@ -10,6 +10,7 @@ COUNTERS_FRESH seconds of each other.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -29,8 +30,9 @@ COUNTERS_FRESH = 0.2
 class PollLoop:
     """Polls `monitor` every `monitor.interval` on its own thread until `stop()`."""
 
-    def __init__(self, monitor: Monitor, clock=time.monotonic) -> None:
+    def __init__(self, monitor: Monitor, clock=time.monotonic, namespaces=None) -> None:
         self.monitor = monitor
+        self.namespaces = namespaces  # a NamespaceWatch (--all-netns), listed every poll
         self._clock = clock
         self._stop = threading.Event()
         self._lock = threading.Lock()  # guards the latest Answers and the counters cache
@@ -47,6 +49,8 @@ class PollLoop:
     def poll_once(self) -> Answers:
         """One poll on the calling thread (the first one scans, so numbers exist at once)."""
         answers = self.monitor.poll(scan=None, should_stop=self._stop.is_set)
+        if self.namespaces is not None:
+            answers = with_namespaces(answers, self.namespaces)
         with self._lock:
             self._latest = answers
         self._first.set()
@@ -94,3 +98,14 @@ class PollLoop:
                 return None
             self._counters = (now, snap)
             return snap
+
+
+def with_namespaces(answers: Answers, watch) -> Answers:
+    """`answers` with every namespace's count and stats (no table is read for them). A
+    listing that fails outright leaves the host's answers served, the reason logged."""
+    try:
+        listed = watch.poll(answers.incident.kernel if answers.incident else None)
+    except Exception:
+        log.exception("listing the network namespaces")
+        return answers
+    return dataclasses.replace(answers, namespaces=listed)

@@ -20,15 +20,21 @@ class AnswersCollector:
         *,
         netns: Optional[str] = None,
         node_names: bool = False,
+        top_netns: int = 50,
     ) -> None:
         self._answers = answers
         self._counters = counters or (lambda: None)
         self.netns = netns
         self.node_names = node_names
+        self.top_netns = top_netns
 
     def collect(self):
         return metric_families(
-            self._answers(), self._counters(), netns=self.netns, node_names=self.node_names
+            self._answers(),
+            self._counters(),
+            netns=self.netns,
+            node_names=self.node_names,
+            top_netns=self.top_netns,
         )
 
     def describe(self):

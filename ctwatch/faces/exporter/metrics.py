@@ -72,6 +72,7 @@ def metric_families(
     *,
     netns: Optional[str] = None,
     node_names: bool = False,
+    top_netns: int = 50,
 ) -> list:
     """Every family for one scrape. `counters`: a reading fresher than the Answers' own
     (None: the Answers' snapshot). `netns` adds that label to every series."""
@@ -80,6 +81,8 @@ def metric_families(
     _counters(f, snap, node_names)
     if answers is not None:
         _scan(f, answers)
+        if answers.namespaces is not None:
+            _namespaces(f, answers.namespaces.rows, top_netns)
         forecast = answers.forecast
         if forecast.kind == "filling" and forecast.seconds is not None and forecast.seconds >= 0:
             f.gauge(
@@ -165,3 +168,39 @@ def _scan(f: _Families, answers: Answers) -> None:
         scan.taken_at,
     )
     f.gauge("ctwatch_bad_lines", "Lines of the table the last scan could not read.", scan.bad_lines)
+
+
+# Per namespace, only the counters that say it drops (and packets it cannot track): the
+# 16 kernel columns for each of 50 namespaces would be 800 series per host.
+NETNS_STATS = ("drop", "early_drop", "insert_failed", "invalid")
+
+
+def _namespaces(f: _Families, rows: tuple, top: int) -> None:
+    """--all-netns: the `top` namespaces with the most entries one by one, the rest summed
+    as netns="other". `inode` keeps two namespaces of the same name apart."""
+    known = [r for r in rows if r.entries is not None]
+    known.sort(key=lambda r: (-r.entries, r.inode))
+    shown, rest = known[:top], known[top:]
+    entries = f.family(
+        "ctwatch_netns_entries",
+        "Entries in each network namespace's own table (the limit applies to each).",
+        ["netns", "kind", "inode"],
+    )
+    stats = f.family(
+        "ctwatch_netns_stat",
+        "Each network namespace's own conntrack counters, summed over CPUs. The `other` "
+        "series sums the namespaces not shown one by one, so it can fall when they change.",
+        ["netns", "kind", "inode", "stat"],
+        counter=True,
+    )
+    for row in shown:
+        labels = [row.name, row.kind, str(row.inode)]
+        f.add(entries, labels, row.entries)
+        for stat in NETNS_STATS:
+            if stat in row.stats:
+                f.add(stats, labels + [stat], row.stats[stat])
+    if rest:
+        labels = [OTHER, OTHER, ""]
+        f.add(entries, labels, sum(r.entries for r in rest))
+        for stat in NETNS_STATS:
+            f.add(stats, labels + [stat], sum(r.stats.get(stat, 0) for r in rest))

@@ -120,7 +120,7 @@ def run_exporter(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         netns=getattr(source, "netns", None),
         keep_scan=False,
     )
-    loop = PollLoop(monitor)
+    loop = PollLoop(monitor, namespaces=_namespace_watch(args))
     stop = threading.Event()
 
     def stopping(*_) -> None:
@@ -144,7 +144,11 @@ def run_exporter(args: argparse.Namespace, filt: Optional[Filter]) -> int:
 def _serve(args: argparse.Namespace, loop: PollLoop, stop: threading.Event, netns) -> int:
     host, port = args.serve
     collector = AnswersCollector(
-        loop.latest, loop.counters, netns=netns, node_names=args.node_names
+        loop.latest,
+        loop.counters,
+        netns=netns,
+        node_names=args.node_names,
+        top_netns=args.top_netns,
     )
     try:
         server, _ = start_http_server(port, addr=host, registry=registry_for(collector))
@@ -166,7 +170,9 @@ def _serve(args: argparse.Namespace, loop: PollLoop, stop: threading.Event, netn
 def _textfile_loop(args: argparse.Namespace, loop: PollLoop, stop: threading.Event, netns):
     """Every interval: one poll (a scan when the budget allows), then the file."""
     registry = registry_for(
-        AnswersCollector(loop.latest, None, netns=netns, node_names=args.node_names)
+        AnswersCollector(
+            loop.latest, None, netns=netns, node_names=args.node_names, top_netns=args.top_netns
+        )
     )
     failed: Optional[str] = None
     first = True
@@ -202,7 +208,7 @@ def _textfile_once(args: argparse.Namespace, filt, source, netns) -> int:
     """`--once --textfile PATH` (cron): one scan, one file."""
     try:
         monitor = once_monitor(source, filt, top=args.top)
-        answers = answer_once(monitor, rate_window=0)
+        answers = answer_once(monitor, rate_window=0, namespaces=_namespace_watch(args))
     finally:
         source.close()
     snap = answers.snapshot
@@ -210,7 +216,13 @@ def _textfile_once(args: argparse.Namespace, filt, source, netns) -> int:
         say("; ".join(answers.problems) or "no conntrack data")
         return EXIT_FAILED
     registry = registry_for(
-        AnswersCollector(lambda: answers, None, netns=netns, node_names=args.node_names)
+        AnswersCollector(
+            lambda: answers,
+            None,
+            netns=netns,
+            node_names=args.node_names,
+            top_netns=args.top_netns,
+        )
     )
     try:
         write_textfile(args.textfile, registry)
@@ -224,3 +236,12 @@ def _textfile_once(args: argparse.Namespace, filt, source, netns) -> int:
 
 def _shown(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _namespace_watch(args: argparse.Namespace):
+    """--all-netns: every namespace's count and stats, listed at each poll (no table read)."""
+    if not getattr(args, "all_netns", False):
+        return None
+    from ctwatch.engine.namespaces import NamespaceWatch
+
+    return NamespaceWatch(args.root)
