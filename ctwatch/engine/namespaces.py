@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from ctwatch.engine.incident import KernelLogView
@@ -174,7 +173,7 @@ class NamespaceWatch:
         found = self._pods.get(workload.pod_uid)
         if found is None:
             return workload
-        return dataclasses.replace(workload, pod_namespace=found[0], pod_name=found[1])
+        return replace(workload, pod_namespace=found[0], pod_name=found[1])
 
     def _docker_name(self, container_id: str) -> str:
         if container_id not in self._docker:
@@ -197,3 +196,9 @@ def _unreachable(inode: int, maximum: Optional[int], wall: float) -> NamespaceRo
         since=None,
         table_error="named only by the kernel log: no process holds it and no bind mount keeps it",
     )
+
+
+def with_namespaces(answers, watch: NamespaceWatch):
+    """`answers` (an Answers) with every namespace listed, their kernel-log links taken
+    from the same poll's kernel log."""
+    return replace(answers, namespaces=watch.poll(answers.incident.kernel))

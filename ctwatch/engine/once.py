@@ -3,14 +3,13 @@ recording's last frame with a table; the faces render the Answers like any other
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Optional
 
 from ctwatch.engine.answers import Answers
 from ctwatch.engine.incident import incident_tracker
 from ctwatch.engine.monitor import Monitor
-from ctwatch.engine.namespaces import NamespaceWatch
+from ctwatch.engine.namespaces import NamespaceWatch, with_namespaces
 from ctwatch.model.filters import Filter
 from ctwatch.sources.base import Source, SourceError
 
@@ -65,7 +64,7 @@ def answer_once(
     first = monitor.poll(scan=True, share_gil=False)
     if rate_window <= 0:
         if namespaces is not None:
-            first = dataclasses.replace(first, namespaces=namespaces.poll(first.incident.kernel))
+            first = with_namespaces(first, namespaces)
         return first
     taken = first.snapshot.taken_at if first.snapshot else monitor.clock.wall()
     wait = taken + rate_window - monitor.clock.wall()
@@ -73,8 +72,7 @@ def answer_once(
         sleep(wait)
     second = monitor.poll(scan=rescan, share_gil=False)
     if namespaces is not None:
-        listed = namespaces.poll(second.incident.kernel)
-        second = dataclasses.replace(second, namespaces=listed)
+        second = with_namespaces(second, namespaces)
     return second
 
 

@@ -10,7 +10,6 @@ COUNTERS_FRESH seconds of each other.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Optional
 
 from ctwatch.engine.answers import Answers
 from ctwatch.engine.monitor import Monitor
+from ctwatch.engine.namespaces import with_namespaces
 from ctwatch.engine.snapshot import Snapshot, take_snapshot
 
 log = logging.getLogger("ctwatch")
@@ -50,7 +50,7 @@ class PollLoop:
         """One poll on the calling thread (the first one scans, so numbers exist at once)."""
         answers = self.monitor.poll(scan=None, should_stop=self._stop.is_set)
         if self.namespaces is not None:
-            answers = with_namespaces(answers, self.namespaces)
+            answers = _with_namespaces(answers, self.namespaces)
         with self._lock:
             self._latest = answers
         self._first.set()
@@ -100,12 +100,10 @@ class PollLoop:
             return snap
 
 
-def with_namespaces(answers: Answers, watch) -> Answers:
-    """`answers` with every namespace's count and stats (no table is read for them). A
-    listing that fails outright leaves the host's answers served, the reason logged."""
+def _with_namespaces(answers: Answers, watch) -> Answers:
+    """A listing that fails outright leaves the host's answers served, the reason logged."""
     try:
-        listed = watch.poll(answers.incident.kernel if answers.incident else None)
+        return with_namespaces(answers, watch)
     except Exception:
         log.exception("listing the network namespaces")
         return answers
-    return dataclasses.replace(answers, namespaces=listed)

@@ -331,20 +331,23 @@ def discover_namespaces(root: str = "/") -> Discovery:
         )
         pids = tuple(sorted(held.get(inode, ())))
         one = dict(inode=inode, mounts=points, named=named, host=inode == host)
+        since = None
         if pids and inode != host:
             pids, ticks = _oldest_first(root, list(pids))
             if ticks is not None and boot_wall is not None:
-                one["since"] = boot_wall + ticks / CLOCK_TICKS
+                since = boot_wall + ticks / CLOCK_TICKS
         if points and inode != host:
             # Processes may enter a bind-mounted namespace long after it was made, so their
             # age alone says nothing. But nsfs makes a namespace's inode when it is first
             # opened or mounted, and the mount keeps it: its ctime is when `ip netns add`
             # (or attach) mounted it. A kernel-log line from before both that and the
             # oldest process is about an earlier namespace with the same inode number.
-            mounted = _mounted_at(points[0]) if live else None
-            started = one.pop("since", None)
-            if mounted is not None:
-                one["since"] = mounted if started is None else min(started, mounted)
+            mounted = _mounted_at(mounts[inode][0]) if live else None  # the real path
+            if mounted is None:
+                since = None  # a process's age alone says nothing here
+            elif since is None or mounted < since:
+                since = mounted
+        one["since"] = since
         one["pids"] = pids
         if pids:
             one["stats"], one["table_error"] = _by_process(root, pids)
