@@ -16,9 +16,11 @@ from typing import Callable, Optional
 from ctwatch.engine.advising import poll_advice
 from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView, pair_panels
 from ctwatch.engine.incident import IncidentTracker, IncidentView
+from ctwatch.engine.namespaces import Listing
 from ctwatch.engine.playback import RECORD_RAW_MAX, Playback, PlaybackMixin
 from ctwatch.engine.reading import PollCancelled, StoppableSource, SystemClock
 from ctwatch.engine.snapshot import Snapshot, take_snapshot
+from ctwatch.engine.switching import Switching, Watched
 from ctwatch.model.filters import Filter
 from ctwatch.model.history import History
 from ctwatch.model.scan import DIMENSIONS, Breakdown
@@ -34,7 +36,7 @@ REOPEN_AFTER = 5.0  # seconds of a dead source before opening it again
 MIN_RATE_SPAN = 0.25  # seconds between two stats readings for a rate
 
 
-class Monitor(PlaybackMixin):
+class Monitor(Switching, PlaybackMixin):
     """Owns the source, filter, drill-down focus, history and scan schedule."""
 
     def __init__(
@@ -54,6 +56,9 @@ class Monitor(PlaybackMixin):
         netns: Optional[str] = None,
         min_rate_span: float = MIN_RATE_SPAN,
         keep_scan: bool = True,
+        watched: Optional[Watched] = None,
+        namespaces: Optional[Listing] = None,
+        root: str = "/",
     ) -> None:
         if cpu_budget <= 0:
             raise ValueError("cpu_budget must be above 0")
@@ -67,6 +72,10 @@ class Monitor(PlaybackMixin):
         self.incident = incident or IncidentTracker()
         self.recorder = recorder  # sources.recording.Recorder: every poll is written to it
         self.netns = netns  # the watched namespace's name: the advice's commands enter it
+        self.watched = watched or Watched(name=netns or "initial", netns=netns)
+        self.listing = namespaces  # every namespace, listed within the budget (live only)
+        self.root = root  # where another namespace's files are opened from
+        self.keep_home()
         self.min_rate_span = min_rate_span
         # False (the exporter): drop each scan's raw counts once its view is built. No
         # drill-down, pin or delta needs them there, and a 250k-key scan is ~45 MB that
@@ -85,10 +94,15 @@ class Monitor(PlaybackMixin):
         self._scan_requested = True
         self._view_stale = False
         self._pin: Optional[bool] = None  # True: pin at the next poll; False: unpin
-        # Owned by the polling thread from here on.
         self.polls = 0
         self.scans = 0
-        self.history = History(history_length)
+        self.history_length = history_length
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """Everything learnt from one table (at start, and in another namespace).
+        Owned by the polling thread from here on."""
+        self.history = History(self.history_length)
         self._last_stats: Optional[tuple] = None  # (time, stats) for the rates
         self._last_rates: dict = {}
         self._next_scan_at: Optional[float] = None
@@ -103,6 +117,7 @@ class Monitor(PlaybackMixin):
         self._dead_since: Optional[float] = None
         self._reopen_error: Optional[str] = None
         self._reported: frozenset = frozenset()
+        self._counters_at = None
 
     # ---- setters, called from the UI thread ----
     @property
@@ -171,6 +186,11 @@ class Monitor(PlaybackMixin):
         """Read the counters, and the table when due (`scan` True/False overrides the
         schedule: a first counters-only poll puts numbers on screen at once).
         `share_gil=False` scans flat out (nobody waits for a keypress yet)."""
+        if self.take_switch():
+            with self._lock:
+                self._focus, self._scan_requested, self._pin = None, True, None
+            self._start_afresh()
+            self.incident.restart_for(self.source)
         if self._apply_seek() and scan is not False:
             self.request_scan()  # a new frame: its table at once
         with self._lock:
@@ -266,10 +286,13 @@ class Monitor(PlaybackMixin):
         rates = self._rates(self._rate_time(now), snap)
         try:
             incident = self.incident.on_tick(source, snap, now)
-            advice = poll_advice(snap, self._view, rates, incident.tunables, self.netns)
+            namespaces = self._namespaces(now, incident, interval)
+            advice = poll_advice(
+                snap, self._view, rates, incident.tunables, self.watched, namespaces
+            )
         except Exception:
             log.exception("incident answers")
-            incident, advice = IncidentView(), None
+            incident, advice, namespaces = IncidentView(), None, None
         self._record(snap, source, scanned)
         drops = drop_rate(rates) or 0.0
         # No trend on an unknown (refused) count: the last good one may be long stale.
@@ -295,9 +318,16 @@ class Monitor(PlaybackMixin):
             playback=self.playback.state(),
             record_error=self.record_error,
             advice=advice,
+            namespaces=namespaces,
+            watched=self.watched,
         )
         self._watch_health(sample, now)
         return sample
+
+    def _namespaces(self, now: float, incident: IncidentView, interval: float):
+        if self.listing is None or self.playback.replay:
+            return None
+        return self.listing.poll(now, incident.kernel, self.cpu_budget, interval)
 
     def _tick_during_scan(self, source, interval: float) -> None:
         """Between scan pieces: when a tick has passed, read the counters again and hand
