@@ -21,6 +21,7 @@ def _views() -> dict:
     from ctwatch.faces.ui.screens.expiry_screen import ExpiryScreen
     from ctwatch.faces.ui.screens.growers_screen import GrowersScreen
     from ctwatch.faces.ui.screens.kernel_screen import KernelLogScreen
+    from ctwatch.faces.ui.screens.namespaces_screen import NamespacesScreen
     from ctwatch.faces.ui.screens.snat_screen import SnatScreen
 
     return {
@@ -29,6 +30,7 @@ def _views() -> dict:
         "expiry": ExpiryScreen,
         "snat": SnatScreen,
         "advice": AdviceScreen,
+        "namespaces": NamespacesScreen,
     }
 
 
@@ -41,6 +43,7 @@ class IncidentActions:
 
     # ---- availability (CtwatchApp.command_state asks) ----
     def incident_state(self, action: str, screen) -> Optional[bool]:
+        action_text = action
         action = action.split("(", 1)[0]  # the palette asks with the parameters
         if action in REPLAY_ACTIONS:
             return self.is_replay
@@ -48,6 +51,12 @@ class IncidentActions:
             return self.delete_target(screen) is not None
         if action == "toggle_subnets":
             return True if type(screen).__name__ == "MonitorScreen" else None
+        if action == "open_view" and "namespaces" in action_text:
+            return self.monitor.listing is not None  # a replay has one table
+        if action == "go_home":
+            return self.monitor.away
+        if action == "jump_netns":
+            return self.jump_target() is not None
         return True
 
     @property
@@ -72,6 +81,10 @@ class IncidentActions:
 
     def _collect(self, what: tuple, wanted: bool) -> None:
         """Ask the monitor for what an open view needs (one more table read for SNAT)."""
+        if "namespaces" in what and self.monitor.listing is not None:
+            self.monitor.listing.want(wanted)
+            if wanted:
+                self.request_poll()
         if "snat" in what:
             self.monitor.incident.want_snat = wanted
             if wanted:
