@@ -214,11 +214,13 @@ def test_conflicts_exit_2(capsys, extra, needle):
     assert needle in err and "--all-netns" in err
 
 
-def test_all_netns_needs_once(capsys):
+def test_all_netns_does_not_go_with_the_demo(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["--all-netns"])
+        cli.main(["--all-netns", "--demo"])
     assert exc.value.code == 2
-    assert "needs --once" in capsys.readouterr().err
+    assert "--demo plays a recording" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["--all-netns"])
+    assert cli.check_combination(args) is None  # live: opens the namespaces view
 
 
 def test_once_reads_twice_for_rates(tree, capsys):

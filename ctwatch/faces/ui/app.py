@@ -49,6 +49,7 @@ class CtwatchApp(NamespaceActions, IncidentActions, App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     handle_signals = False  # the CLI sets it: `kill` then leaves the terminal as it was
+    start_view: Optional[str] = None
 
     def __init__(
         self,
@@ -96,6 +97,8 @@ class CtwatchApp(NamespaceActions, IncidentActions, App):
         if self.handle_signals:
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         use_scrollbar_glyphs(self.glyphs.ascii)
+        if self.start_view:
+            self.call_after_refresh(self.action_open_view, self.start_view)
         # post_message is thread-safe: counters read between the pieces of a long scan.
         self.monitor.on_sample = lambda sample: self.post_message(AnswersReady(sample))
         if self.first_poll is None:
@@ -380,6 +383,7 @@ def create_app(
     recorder=None,
     namespaces=None,
     root: str = "/",
+    start_view: Optional[str] = None,
 ) -> CtwatchApp:
     """The app for the CLI and the tests. `cpu_budget` is a percentage of one core;
     `clock` (monotonic/wall/cpu) and `host` are injectable for deterministic screens.
@@ -408,6 +412,7 @@ def create_app(
         log_path=log_path,
         first_poll=first_poll,
     )
+    app.start_view = start_view  # a view to open first (--all-netns: the namespaces)
     app.allow_delete = allow_delete
     app.export_dir = export_dir
     if app.is_replay:

@@ -166,6 +166,7 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             and not replay
             and os.path.realpath(args.root) == "/",
             export_dir=getattr(args, "export_dir", ".") or ".",
+            start_view="namespaces" if getattr(args, "all_netns", False) else None,
         )
         app.handle_signals = True
         try:
