@@ -26,6 +26,7 @@ PIDS_SHOWN = 5
 # different moment: a line this close to the start is not called older.
 REUSED_SLACK = 2.0
 HOST_NAME = "host"
+POD_DIRS_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,13 @@ class NamespaceWatch:
         self._clock = clock
         self._cpu = cpu
         self._before: dict = {}  # inode -> (monotonic, stats)
-        self._pods: Optional[dict] = None  # pod uid -> (namespace, name), read once
+        # Kept for the live monitor's hours of polls: only the containers of the last
+        # listing (container churn must not grow it); the pods re-read at most every
+        # POD_DIRS_EVERY seconds when one is not known yet (a pod started since).
+        self._pods: Optional[dict] = None  # pod uid -> (namespace, name)
+        self._pods_at = -1e18
         self._docker: dict = {}  # container id -> name
+        self._docker_used: dict = {}
 
     def poll(self, kernel: Optional[KernelLogView] = None) -> NamespacesView:
         started = self._cpu()
@@ -114,6 +120,7 @@ class NamespaceWatch:
             if inode is not None and inode not in seen:
                 rows.append(_unreachable(inode, found.max, wall))
         self._before = {f.inode: (at, f.stats) for f in found.namespaces if f.stats}
+        self._docker, self._docker_used = self._docker_used, {}
         rows.sort(key=sort_key)
         return NamespacesView(tuple(rows), found.errors, self._cpu() - started)
 
@@ -166,8 +173,11 @@ class NamespaceWatch:
         """The pod's namespace and name, from kubelet's log directories, when readable."""
         if not workload.pod_uid or workload.runtime == "podman":
             return workload
-        if self._pods is None:
-            self._pods = {}
+        now = time.monotonic()
+        if self._pods is None or (
+            workload.pod_uid not in self._pods and now - self._pods_at >= POD_DIRS_EVERY
+        ):
+            self._pods, self._pods_at = {}, now
             for entry in pod_log_dirs(self.root):
                 parsed = pod_log_dir(entry)
                 if parsed:
@@ -178,9 +188,11 @@ class NamespaceWatch:
         return replace(workload, pod_namespace=found[0], pod_name=found[1])
 
     def _docker_name(self, container_id: str) -> str:
-        if container_id not in self._docker:
-            self._docker[container_id] = docker_name(docker_config(self.root, container_id))
-        return self._docker[container_id]
+        name = self._docker.get(container_id)
+        if name is None:
+            name = docker_name(docker_config(self.root, container_id))
+        self._docker_used[container_id] = name
+        return name
 
 
 def enter_path(facts: NetnsFacts) -> Optional[str]:
