@@ -45,7 +45,7 @@ class TopLine(Static):
         away = sample is not None and not sample.watched.initial
         if away:
             label = f"netns {sample.watched.name}"
-        elif sample is not None and sample.watched.inode is not None:
+        elif sample is not None and sample.watched.inode is not None and label[:6] != "netns ":
             label = f"netns host ({label})"  # the source path goes first when short
         replay = ""
         playback = sample.playback if sample is not None else None
