@@ -180,9 +180,10 @@ def _breakdowns(f, detailed, times, end, duration, labels) -> None:
             for key in _keys(parts, i, times, end, dim):
                 text = labels({**lab, **label_of(key)})
                 for t in times:
-                    v = parts(i, end - t)[dim].get(key)
-                    if v is not None:
-                        f.write(f"{name}{{{text}}} {max(0.0, v):.0f} {t:.0f}\n")
+                    # A key that left is 0, not absent: a backfill has no staleness
+                    # markers, so an absent sample would read as the last one for 5 min.
+                    v = parts(i, end - t)[dim].get(key, 0.0)
+                    f.write(f"{name}{{{text}}} {max(0.0, v):.0f} {t:.0f}\n")
 
 
 def _keys(parts, i, times, end, dim) -> list:

@@ -45,13 +45,19 @@ class FleetWatch:
         self.matchers = matchers
         self.window = window
         self.queries = fleet_queries(matchers, window)
-        self._wall = wall
+        self.wall = wall
         self.latest: Optional[FleetAnswers] = None
+
+    def reselect(self, matchers: tuple) -> None:
+        """Other hosts from now on; the last rows were of the old selection, so they go."""
+        self.matchers = matchers
+        self.queries = fleet_queries(matchers, self.window)
+        self.latest = None
 
     def poll(self) -> FleetAnswers:
         started = time.monotonic()
         calls = self.client.calls
-        now = self._wall()
+        now = self.wall()
         step = SPARK_SECONDS / SPARK_POINTS
         start = now - step * (SPARK_POINTS - 1)
         q = self.queries

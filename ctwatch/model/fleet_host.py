@@ -70,7 +70,7 @@ def host_moment(at: float, levels: list, rates: list) -> HostMoment:
     for metric, label, title, by_proto in BREAKDOWNS:
         rows = []
         for labels, value in by_metric.get(metric, ()):
-            if value is None:
+            if not value:  # unknown, or a key that has left (0 in a backfill, never a top key)
                 continue
             key = labels.get(label, "")
             if by_proto and labels.get("proto"):
