@@ -188,6 +188,16 @@ def test_a_bad_secret_file_is_a_usage_error_without_its_content(tmp_path):
         assert SECRET not in str(exc)
 
 
+def test_proxy_variables_are_not_followed(monkeypatch):
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with fake_prometheus() as fake:
+        assert Client(Config(fake.url, Auth(token=SECRET))).query("up") == []
+        assert len(fake.requests) == 1
+
+
 def test_slow_huge_redirecting_or_malformed_answers_are_one_line_errors():
     with fake_prometheus() as fake:
         fake.delay = 3.0

@@ -150,7 +150,9 @@ class Client:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.calls = 0
-        handlers: list = [_NoRedirect()]
+        # No environment proxies (an empty ProxyHandler replaces build_opener's default):
+        # a proxy would see the token and change what "timeout" means.
+        handlers: list = [_NoRedirect(), urllib.request.ProxyHandler({})]
         if config.url.startswith("https:"):
             try:
                 context = ssl.create_default_context(cafile=config.ca_file)
@@ -160,10 +162,6 @@ class Client:
                 raise UsageError(f"CA file {what}: {why}") from None
             handlers.append(urllib.request.HTTPSHandler(context=context))
         self._opener = urllib.request.build_opener(*handlers)
-        # No environment proxies: a proxy would see the token and change what "timeout" means.
-        self._opener.handlers = [
-            h for h in self._opener.handlers if not isinstance(h, urllib.request.ProxyHandler)
-        ]
 
     def query(self, promql: str, at: Optional[float] = None) -> list:
         """[(labels dict, value float)] of an instant query (vector result)."""
