@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -38,7 +39,8 @@ def _ok(data: dict) -> bytes:
 
 
 @contextlib.contextmanager
-def fake_prometheus():
+def fake_prometheus(tls: Optional[tuple] = None):
+    """tls: (certificate file, key file) to serve https instead of http."""
     fake = Fake()
 
     class Handler(BaseHTTPRequestHandler):
@@ -69,9 +71,14 @@ def fake_prometheus():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "https" if tls else "http"
+    fake.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     try:
         yield fake
     finally:

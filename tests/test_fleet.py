@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -186,6 +187,38 @@ def test_a_bad_secret_file_is_a_usage_error_without_its_content(tmp_path):
         check_url(f"http://bob:{SECRET}@prom:9090")
     except UsageError as exc:
         assert SECRET not in str(exc)
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (its own CA), made by openssl(1)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed (apt install openssl)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_https_with_the_ca_file_and_refused_without_it(certificate):
+    with fake_prometheus(tls=certificate) as fake:
+        assert fake.url.startswith("https:")
+        assert Client(Config(fake.url, ca_file=certificate[0])).query("up") == []
+        with pytest.raises(PrometheusError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+            Client(Config(fake.url)).query("up")
+        ok = run(
+            "--once", "--json", "--prometheus", fake.url, "--prometheus-ca-file", certificate[0]
+        )
+        bad = run("--once", "--json", "--prometheus", fake.url)
+        missing = run("--once", "--prometheus", fake.url, "--prometheus-ca-file", "/nonexistent")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["hosts"] == []
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    assert "certificate" in bad.stderr
+    assert missing.returncode == 2 and "CA file" in missing.stderr
 
 
 def test_proxy_variables_are_not_followed(monkeypatch):

@@ -208,8 +208,10 @@ class FleetApp(App):
         host = isinstance(screen, FleetHostScreen)
         if not (fleet or host):
             return False
-        if action in ("toggle_pause", "interval", "help"):
+        if action in ("interval", "help"):
             return True
+        if action == "toggle_pause":  # a host's history does not move by itself
+            return fleet
         if action == "back" or action.startswith("cursor"):
             return host
         if action == "drill":
