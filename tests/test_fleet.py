@@ -287,6 +287,8 @@ def run(*args, env=None, timeout=60):
         ("--once", "--json", "--prometheus", "http://127.0.0.1:1", "--selector", "job=x"),
         ("--once", "--prometheus", "http://127.0.0.1:1", "--netns", "x"),
         ("--once", "--prometheus", "http://127.0.0.1:1", "-p", "tcp"),
+        ("--once", "--prometheus", "http://127.0.0.1:1", "--top", "5"),
+        ("--prometheus", "http://127.0.0.1:1", "--cpu-budget", "5"),
         ("--json", "--prometheus", "http://127.0.0.1:1"),
         ("--once", "--prometheus", "ftp://127.0.0.1:1"),
         ("--once", "--prometheus", "http://127.0.0.1:1", "--fleet-window", "5"),
@@ -299,6 +301,15 @@ def test_usage_errors_exit_2_with_one_line(args):
     proc = run(*args)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1]
+
+
+def test_the_fleet_view_without_a_terminal_says_use_once():
+    proc = subprocess.run(
+        [*CTWATCH_CMD, "--prometheus", "http://127.0.0.1:1"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "needs a terminal" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_unreachable_prometheus_exits_1_with_one_line_and_no_secret():

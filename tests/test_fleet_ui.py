@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
 
 import fleet_backfill as fb
 import pytest
+from rich.console import Console
 from test_ui_tmux import Terminal, installed_ctwatch
 
 from ctwatch.engine.fleet import FleetWatch
 from ctwatch.engine.fleet_host import CURSOR_STEP
 from ctwatch.faces.ui.fleet_app import create_fleet_app
+from ctwatch.faces.ui.screens.fleet_dialogs import FleetHelpScreen, fleet_help
 from ctwatch.faces.ui.screens.fleet_host_screen import FleetHostScreen
 from ctwatch.faces.ui.widgets.fleet_table import FleetTable
 from ctwatch.model.fleet_host import ADD_CTWATCH
@@ -68,6 +71,14 @@ async def test_fleet_sorts_drills_and_moves_back_in_time(fleet):
         assert app.screen.row == chosen
         await pilot.press("escape")
         assert not isinstance(app.screen, FleetHostScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, FleetHelpScreen)
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(fleet_help())
+        said = " ".join(console.export_text().split())
+        assert "move the time cursor" in said and "marked STALE" in said
+        await pilot.press("escape")
+        assert isinstance(app.screen.query_one(FleetTable), FleetTable)
         # the flood host, chosen with the same selector syntax as --selector
         await pilot.press("slash")
         await pilot.press(*f'instance="{fb.instance(fb.FLOOD_HOST)}"', "enter")

@@ -44,7 +44,14 @@ HOST_ONLY = (
     ("dport", None),
     ("root", "/"),
     ("source", "auto"),
+    ("cpu_budget", 10.0),
+    ("top", 10),
+    ("top_netns", 50),
+    ("rate_window", 1.0),
+    ("export_dir", "."),
 )
+HOST_INTERVAL = 1.0  # the host monitor's --interval default: unset, for the fleet
+FLEET_INTERVAL = 10.0  # seconds between refreshes unless -i says otherwise
 FLEET_ONLY = (
     "selector",
     "prometheus_user",

@@ -31,7 +31,7 @@ from ctwatch.sources.prometheus import PrometheusError
 from ctwatch.sources.safe_text import safe_line
 
 log = logging.getLogger("ctwatch")
-INTERVALS = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+INTERVALS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 MAX_STEPS = HOURS * 3600 // CURSOR_STEP
 
 CSS = """

@@ -53,7 +53,7 @@ FLEET_COMMANDS = (
         "interval(1)",
         "Interval",
         "Refresh less often",
-        "Longer refresh interval (5 s to 5 min).",
+        "Longer refresh interval (1 s to 5 min; -i sets the first, default 10 s).",
         key_display="+-",
         help_key="+",
     ),

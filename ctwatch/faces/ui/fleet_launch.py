@@ -24,9 +24,13 @@ def run_fleet_tui(args: argparse.Namespace, watch, url: str) -> int:
         os.environ.pop(name, None)
     setup_logging(args.log_file or default_log_path())
     logging.getLogger("ctwatch").info("fleet: %s", safe_line(url, 200))
+    from ctwatch.faces.fleet import FLEET_INTERVAL, HOST_INTERVAL
     from ctwatch.faces.ui.fleet_app import create_fleet_app
     from ctwatch.faces.ui.glyphs import wants_ansi_theme, wants_ascii
 
+    # -i sets the refresh interval (at least 1 s); its host-monitor default of 1 s would
+    # ask Prometheus four queries a second for nothing, so unset it means 10 s.
+    interval = FLEET_INTERVAL if args.interval == HOST_INTERVAL else max(1.0, args.interval)
     app = create_fleet_app(
         watch,
         url,
@@ -34,6 +38,7 @@ def run_fleet_tui(args: argparse.Namespace, watch, url: str) -> int:
         sort=args.fleet_sort,
         ascii=args.ascii or wants_ascii(),
         ansi=wants_ansi_theme(),
+        interval=interval,
     )
     app.handle_signals = True
     app.run(mouse=not args.no_mouse)
