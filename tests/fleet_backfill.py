@@ -5,7 +5,7 @@ tests/ctwatch_series.py) and node_exporter's conntrack collector; `instance` and
 written in as a scrape adds them. Every tenth host runs node_exporter only. Shapes, by
 host number i (see `shape`): steady tables at fills spread over 5-70 %, hosts whose table
 grows toward its limit (time to full known), and hosts full and dropping for the last
-90 minutes. The first `detail` ctwatch hosts also get every breakdown series, with a story
+90 minutes; host DOWN_HOST's exporter stops answering DOWN_FOR seconds before the end. The first `detail` ctwatch hosts also get every breakdown series, with a story
 the time-cursor tests read back: on FLOOD_HOST a flood from FLOOD_SOURCE to FLOOD_PORT
 fills the table between FLOOD_FROM and FLOOD_TO seconds before the end, then it is gone.
 """
@@ -31,6 +31,14 @@ FLOOD_PORT = "8443"
 FLOOD_FROM, FLOOD_TO = 3 * 3600 + 1200, 2 * 3600 + 1200  # seconds before the end
 STEADY_SOURCE = "10.0.0.1"
 FLOOD_HOST = 1  # the first ctwatch host (host 0 runs node_exporter only)
+
+
+DOWN_HOST, DOWN_FOR = 5, 600  # host 5's exporter stops answering 10 minutes before the end
+
+
+def alive(i: int, before_end: float) -> bool:
+    """Whether host i's exporter answered its scrape `before_end` seconds before the end."""
+    return not (i == DOWN_HOST and before_end < DOWN_FOR)
 
 
 def instance(i: int) -> str:
@@ -111,7 +119,7 @@ def openmetrics(path: str, hosts: int, end: float, detail: int, step: int = STEP
             for i, lab in series:
                 text = labels(lab)
                 for t in times:
-                    v = value(i, end - t, duration)
+                    v = value(i, end - t, duration) if alive(i, end - t) else None
                     if v is not None:
                         f.write(f"{name}{suffix}{{{text}}} {v:.0f} {t:.0f}\n")
 
@@ -120,6 +128,12 @@ def openmetrics(path: str, hosts: int, end: float, detail: int, step: int = STEP
         family("node_nf_conntrack_entries", "gauge", node, entries)
         family("node_nf_conntrack_entries_limit", "gauge", node, lambda *a: LIMIT)
         family("node_nf_conntrack_stat_drop", "gauge", node, drops)
+        # Prometheus's own `up` for every target: 0 once DOWN_HOST stops answering.
+        f.write("# TYPE up gauge\n")
+        for i, lab in targets:
+            text = labels(lab)
+            for t in times:
+                f.write(f"up{{{text}}} {int(alive(i, end - t))} {t:.0f}\n")
         # Every host: drop and insert_failed; detail hosts: every kernel column.
         detail_ids = {i for i, _ in detailed}
         f.write("# TYPE ctwatch_stat counter\n")
@@ -128,6 +142,8 @@ def openmetrics(path: str, hosts: int, end: float, detail: int, step: int = STEP
                 text = labels({**lab, "stat": stat})
                 for t in times:
                     before = end - t
+                    if not alive(i, before):
+                        continue
                     v = _stat(stat, i, before, duration)
                     f.write(f"ctwatch_stat_total{{{text}}} {v:.0f} {t:.0f}\n")
         _breakdowns(f, detailed, times, end, duration, labels)
@@ -180,6 +196,8 @@ def _breakdowns(f, detailed, times, end, duration, labels) -> None:
             for key in _keys(parts, i, times, end, dim):
                 text = labels({**lab, **label_of(key)})
                 for t in times:
+                    if not alive(i, end - t):
+                        continue
                     # A key that left is 0, not absent: a backfill has no staleness
                     # markers, so an absent sample would read as the last one for 5 min.
                     v = parts(i, end - t)[dim].get(key, 0.0)

@@ -127,6 +127,23 @@ def test_time_to_full_is_null_for_noise_and_zero_when_full():
     assert row(262144, 0.0).seconds_until_full == 0.0
 
 
+def test_an_exporter_that_stopped_answering_keeps_a_row_marked_down():
+    levels = [_lv("ctwatch_entries", "a:9611", 10), _lv("ctwatch_entries_limit", "a:9611", 100)]
+    levels += [_lv("ctwatch_entries", "b:9611", 90), _lv("ctwatch_entries_limit", "b:9611", 100)]
+    down = [
+        ({"instance": "c:9611", "job": "x", "ctwatch_fleet": CTWATCH}, 77.0),
+        ({"instance": "c:9100", "job": "n", "ctwatch_fleet": NODE}, 75.0),
+        ({"instance": "a:9100", "job": "n", "ctwatch_fleet": NODE}, 11.0),  # a: fed by ctwatch
+    ]
+    rows = fleet_rows(levels, [], [], [], 0, 60, 1, down=down)
+    by = {r.instance: r for r in rows}
+    assert set(by) == {"a:9611", "b:9611", "c:9611"}
+    c = by["c:9611"]
+    assert not c.up and c.entries == 77.0 and c.source == CTWATCH
+    assert c.seconds_until_full is None and by["a:9611"].up
+    assert [r.instance for r in sort_rows(rows, "fill")] == ["c:9611", "b:9611", "a:9611"]
+
+
 def test_sorts_and_their_tiebreaks():
     levels = []
     for name, entries in (("a:1", 10), ("b:1", 90), ("c:1", 50)):
@@ -265,7 +282,7 @@ def test_the_last_rows_stay_marked_stale_when_prometheus_goes_away():
         ]
         first = watch.poll()
         assert [r.entries for r in first.rows] == [5] and not first.stale
-        assert first.queries == 4  # whatever the number of hosts
+        assert first.queries == 5  # whatever the number of hosts
         url = fake.url
     client.config = Config(url, timeout=1)
     second = watch.poll()
@@ -353,10 +370,10 @@ def test_json_and_csv_hosts_are_printable_and_never_formulas():
             "--once", "--json", "--prometheus", fake.url, env={"CTWATCH_PROMETHEUS_TOKEN": SECRET}
         )
         cs = run("--once", "--csv", "--prometheus", fake.url)
-        assert all(r[2].get("Authorization") == f"Bearer {SECRET}" for r in fake.requests[:4])
+        assert all(r[2].get("Authorization") == f"Bearer {SECRET}" for r in fake.requests[:5])
     assert js.returncode == 0, js.stderr
     doc = json.loads(js.stdout)
-    assert doc["queries"] == 4
+    assert doc["queries"] == 5
     (host,) = doc["hosts"]
     assert host["instance"].startswith("=cmd") and "\x1b" not in host["instance"]
     assert host == {**host, "entries": 80, "limit": 100, "fill": 0.8, "source": "node_exporter"}

@@ -27,12 +27,19 @@ def rows(fleet):
     return client, {r.instance: r for r in answers.rows}
 
 
-def test_every_host_its_shape_and_four_queries(fleet):
+def test_every_host_its_shape_and_five_queries(fleet):
     client, by_name = rows(fleet)
-    assert len(by_name) == HOSTS and client.calls == 4
+    assert len(by_name) == HOSTS and client.calls == 5
+    down = by_name[fb.instance(fb.DOWN_HOST)]  # stopped answering: its last count, marked
+    assert not down.up and down.limit is None and down.drop_rate is None
+    last = fb.entries(fb.DOWN_HOST, fb.DOWN_FOR, fb.HOURS * 3600)
+    assert down.entries == pytest.approx(last, abs=1)
     for i in range(HOSTS):
         row = by_name[fb.instance(i)]
         assert row.source == (NODE if fb.is_node(i) else CTWATCH)
+        if i == fb.DOWN_HOST:
+            continue
+        assert row.up
         assert row.entries == pytest.approx(fb.entries(i, 0, fb.HOURS * 3600), abs=1)
         if fb.shape(i) == "dropping":
             assert row.drop_rate == pytest.approx(50, rel=0.05) and row.seconds_until_full == 0

@@ -44,7 +44,7 @@ def serving_in(home: Lab, watched: str):
             if proc.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"ctwatch --serve did not start: {proc.proc.stderr.read()}")
             time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", proc
     finally:
         ns.close()
 
@@ -69,7 +69,8 @@ def four_labs():
 def test_fleet_lists_every_namespace_and_the_dropping_one_first(four_labs):
     a, b, c, d = four_labs
     with contextlib.ExitStack() as stack:
-        targets = [stack.enter_context(serving_in(d, lab.name)) for lab in (a, b, c)]
+        serving = [stack.enter_context(serving_in(d, lab.name)) for lab in (a, b, c)]
+        targets = [address for address, _ in serving]
         ne = stack.enter_context(prom_lab.node_exporter(netns=d.name, collectors=("conntrack",)))
         prom = stack.enter_context(
             prom_lab.prometheus({"ctwatch": targets, "node": [ne.address]}, netns=d.name)
@@ -99,6 +100,10 @@ def test_fleet_lists_every_namespace_and_the_dropping_one_first(four_labs):
         js = fleet(d, "--json", "--prometheus", prom.url)
         cs = fleet(d, "--csv", "--prometheus", prom.url, "--fleet-sort", "fill")
         node_only = fleet(d, "--json", "--prometheus", prom.url, "--selector", 'job="node"')
+        # C's exporter stops: its row stays, marked down, with its last count, first.
+        serving[2][1].stop()
+        prom_lab.wait_for_series(prom, f'up{{instance="{targets[2]}"}} == 0')
+        after = fleet(d, "--json", "--prometheus", prom.url)
     assert counts == {a.name: FULL_MAX, b.name: 30, c.name: 60, None: NODE_COUNT}
     assert js.returncode == 0, js.stderr
     hosts = json.loads(js.stdout)["hosts"]
@@ -118,5 +123,10 @@ def test_fleet_lists_every_namespace_and_the_dropping_one_first(four_labs):
     assert {(r["netns"] or None, int(r["entries"])) for r in rows} == {
         (k, v) for k, (v, _) in got.items()
     }
+    assert after.returncode == 0, after.stderr
+    first = json.loads(after.stdout)["hosts"][0]
+    assert (first["netns"], first["up"], first["entries"]) == (c.name, False, 60)
+    assert first["drop_rate"] is None and first["seconds_until_full"] is None
+    assert all(h["up"] for h in json.loads(after.stdout)["hosts"][1:])
     assert node_only.returncode == 0
     assert [h["source"] for h in json.loads(node_only.stdout)["hosts"]] == ["node_exporter"]

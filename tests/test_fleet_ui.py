@@ -55,14 +55,18 @@ async def test_fleet_sorts_drills_and_moves_back_in_time(fleet):
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.shown is not None)
         table = app.screen.query_one(FleetTable)
-        assert table.row_count == HOSTS and app.shown.queries == 4
-        assert fb.shape(int(top_instance(app)[4:8])) == "dropping"  # drops first
-        await pilot.press("s")  # fill: the full (dropping) ones still lead
-        assert app.sort == "fill" and fb.shape(int(top_instance(app)[4:8])) == "dropping"
+        assert table.row_count == HOSTS and app.shown.queries == 5
+        # the host whose exporter stopped answering first, then the ones dropping
+        order = [r.instance for r in app.shown.sorted("drops")]
+        assert top_instance(app) == order[0] == fb.instance(fb.DOWN_HOST)
+        assert fb.shape(int(order[1][4:8])) == "dropping"
+        await pilot.press("s")  # fill: after the down host, the full (dropping) ones lead
+        order = [r.instance for r in app.shown.sorted("fill")]
+        assert app.sort == "fill" and fb.shape(int(order[1][4:8])) == "dropping"
         await pilot.press("s")  # time to full: the full ones (0 s) first, then the growing
         assert app.sort == "full"
         order = [r.instance for r in app.shown.sorted("full")]
-        assert fb.shape(int(order[5][4:8])) == "growing"
+        assert fb.shape(int(order[6][4:8])) == "growing"  # after down and the 5 full
         await pilot.press("down", "down")  # the operator's row: followed, not the top
         chosen = table.selected_row()
         assert table.cursor_row == 2
@@ -136,7 +140,9 @@ def test_fleet_in_tmux_at_80x24_on_the_linux_console(fleet, tmp_path):
     try:
         text = term.wait(lambda s: "50 hosts at" in s and "enter Host" in s, timeout=30)
         assert text.isascii(), text  # the Linux console font: ASCII only
-        assert "host0007.fleet" in text.splitlines()[4]  # dropping: first by drops
+        lines = text.splitlines()
+        assert "host0005.fleet" in lines[4] and "down" in lines[4]  # stopped answering
+        assert "host0007.fleet" in lines[5] and "50/s" in lines[5]  # dropping: next by drops
         term.keys("Enter")
         text = term.wait(lambda s: "esc Back" in s and "States" in s, timeout=30)
         term.keys("[", "[", "[")

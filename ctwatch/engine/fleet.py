@@ -1,4 +1,4 @@
-"""One fleet refresh: four aggregate queries merged into rows; the last rows kept on failure."""
+"""One fleet refresh: five aggregate queries merged into rows; the last rows kept on failure."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class FleetAnswers:
 
 
 class FleetWatch:
-    """Refreshes the fleet: a bounded number of queries per refresh, not per host."""
+    """Refreshes the fleet: five queries per refresh, not per host."""
 
     def __init__(
         self,
@@ -62,11 +62,12 @@ class FleetWatch:
         start = now - step * (SPARK_POINTS - 1)
         q = self.queries
         try:
-            # One evaluation time for all four, so the rows' numbers agree with each other.
+            # One evaluation time for all five, so the rows' numbers agree with each other.
             levels = self.client.query(q.levels, at=now)
             drops = self.client.query(q.drops, at=now)
             slopes = self.client.query(q.slope, at=now)
             history = self.client.query_range(q.history, start, now, step)
+            down = self.client.query(q.down, at=now)
         except PrometheusError as exc:
             last = self.latest
             answers = FleetAnswers(
@@ -80,7 +81,7 @@ class FleetWatch:
             )
         else:
             rows = fleet_rows(
-                levels, drops, slopes, history, start, step, SPARK_POINTS, self.window
+                levels, drops, slopes, history, start, step, SPARK_POINTS, self.window, down
             )
             answers = FleetAnswers(
                 rows=rows,

@@ -36,6 +36,7 @@ class FleetRow:
     slope: Optional[float] = None  # entries per second over the window (deriv)
     history: tuple = ()  # entries at evenly spaced times, None where no sample
     window: float = 600.0  # seconds the slope and the drop rate were measured over
+    up: bool = True  # False: its exporter stopped answering; entries are its last known
 
     @property
     def fill(self) -> Optional[float]:
@@ -47,7 +48,7 @@ class FleetRow:
     def seconds_until_full(self) -> Optional[float]:
         """0 when full; else at the window's slope, None unless the table grows faster
         than noise (or when its limit is unknown)."""
-        if self.entries is None or not self.limit:
+        if self.entries is None or not self.limit or not self.up:
             return None
         if self.entries >= self.limit:
             return 0.0
@@ -88,9 +89,11 @@ def fleet_rows(
     step: float,
     points: int,
     window: float = 600.0,
+    down: tuple = (),
 ) -> tuple:
-    """Rows from the four answers of promql.fleet_queries. `history`: range series
-    [(labels, [(t, v)])] sampled from `start` every `step` seconds, `points` of them."""
+    """Rows from the five answers of promql.fleet_queries. `history`: range series
+    [(labels, [(t, v)])] sampled from `start` every `step` seconds, `points` of them;
+    `down`: the last entries of exporters whose scrape fails now (tagged)."""
     found: dict = {}  # key -> {source: {ident: {field: value}}}
     for labels, value in levels:
         kind = _KIND_OF.get(labels.get("__name__", ""))
@@ -132,7 +135,34 @@ def fleet_rows(
                 window=window,
             )
         )
-    return tuple(rows)
+    return tuple(rows) + _down_rows(rows, down, spark, window)
+
+
+def _down_rows(rows: list, down, spark: dict, window: float) -> tuple:
+    """A row marked down for each exporter that stopped answering, unless its host's row
+    is still fed by another exporter (then that row is fresh and stays as it is)."""
+    fed = {r.key: r for r in rows}
+    out: dict = {}
+    for labels, value in down:
+        source = labels.get(TAG)
+        if source not in (CTWATCH, NODE):
+            continue
+        ident = _ident(labels)
+        key = host_key(labels)
+        if key in fed or (key in out and out[key].source == CTWATCH):
+            continue  # fresh numbers from another exporter, or ctwatch's own go first
+        out[key] = FleetRow(
+            instance=labels.get("instance", ""),
+            job=labels.get("job", ""),
+            netns=labels.get("netns"),
+            source=source,
+            labels=ident,
+            entries=value,
+            history=spark.get((source, ident), ()),
+            window=window,
+            up=False,
+        )
+    return tuple(out.values())
 
 
 def _resample(series: list, start: float, step: float, points: int) -> tuple:
@@ -151,7 +181,8 @@ def _none_last(value: Optional[float], sign: float = 1.0) -> tuple:
 
 
 def sort_rows(rows, by: str) -> tuple:
-    """drops: most drops first; fill: fullest first; full: soonest full first. Ties go to
+    """drops: most drops first; fill: fullest first; full: soonest full first; hosts whose
+    exporter stopped answering before all (nothing is known of them now). Ties go to
     the other measures, then to the name, so the order never flickers."""
     if by not in SORTS:
         raise ValueError(f"sort by one of {', '.join(SORTS)}")
@@ -162,9 +193,9 @@ def sort_rows(rows, by: str) -> tuple:
         full = _none_last(r.seconds_until_full)
         name = (r.instance, r.netns or "")
         if by == "drops":
-            return (drops, fill, full, name)
+            return (r.up, drops, fill, full, name)
         if by == "fill":
-            return (fill, drops, full, name)
-        return (full, drops, fill, name)
+            return (r.up, fill, drops, full, name)
+        return (r.up, full, drops, fill, name)
 
     return tuple(sorted(rows, key=key))

@@ -135,16 +135,18 @@ LEVELS = (
     "node_nf_conntrack_entries_limit",
 )
 ENTRIES = ("ctwatch_entries", "node_nf_conntrack_entries")
+DOWN_MEMORY = "1h"  # how long a host that stopped answering keeps its row, marked down
 
 
 @dataclass(frozen=True)
 class FleetQueries:
-    """Every query of one fleet refresh: four, whatever the number of hosts."""
+    """Every query of one fleet refresh: five, whatever the number of hosts."""
 
     levels: str  # instant: entries and limits of both exporters (names kept)
     drops: str  # instant: drops per second over the window, tagged by exporter
     slope: str  # instant: deriv (predict_linear's least-squares slope), tagged
     history: str  # range: entries of both exporters, for the sparklines
+    down: str  # instant: last entries (1 h) of exporters whose scrape now fails, tagged
 
 
 def fleet_queries(matchers: tuple, window: int) -> FleetQueries:
@@ -165,8 +167,22 @@ def fleet_queries(matchers: tuple, window: int) -> FleetQueries:
             "node_exporter",
         )
     )
+    # A target that stops answering loses its series at the next failed scrape
+    # (staleness markers): without this its row would silently vanish.
+    down = " or ".join(
+        _tagged(
+            f"last_over_time({selector(matchers, _name(name))}[{DOWN_MEMORY}]) "
+            f"and on (instance, job) ({selector(matchers, _name('up'))} == 0)",
+            tag,
+        )
+        for name, tag in (
+            ("ctwatch_entries", "ctwatch"),
+            ("node_nf_conntrack_entries", "node_exporter"),
+        )
+    )
     return FleetQueries(
         levels=selector(matchers, _name(*LEVELS)),
+        down=down,
         drops=drops,
         slope=slope,
         history=selector(matchers, _name(*ENTRIES)),

@@ -22,6 +22,7 @@ HOST_FIELDS = (
     "fill",
     "drop_rate",
     "seconds_until_full",
+    "up",
 )
 LABEL_CAP = 200  # a label value is someone else's text: printable and bounded
 
@@ -45,6 +46,7 @@ def host_json(row: FleetRow) -> dict:
         "fill": _r(row.fill, 6),
         "drop_rate": _r(row.drop_rate, 3),
         "seconds_until_full": _r(row.seconds_until_full, 1),
+        "up": row.up,
     }
 
 
@@ -66,6 +68,7 @@ def fleet_csv(answers: FleetAnswers, sort: str) -> str:
     writer.writerow(HOST_FIELDS)
     for row in answers.sorted(sort):
         doc = host_json(row)
+        doc["up"] = int(doc["up"])  # 1/0 like Prometheus's own `up`, not True/False
         writer.writerow(tuple(cell(doc[f]) for f in HOST_FIELDS))
     return out.getvalue()
 
@@ -78,10 +81,11 @@ def fleet_text(answers: FleetAnswers, sort: str) -> str:
     ]
     for row in answers.sorted(sort):
         full = "-" if row.seconds_until_full is None else fmt.seconds(row.seconds_until_full)
+        drops = fmt.rate(row.drop_rate) if row.up else "down"
         name = safe_line(row.instance + (f" [{row.netns}]" if row.netns else ""), 0)
         lines.append(
             f"{name:<32} {fmt.count(_whole(row.entries)):>9} {fmt.count(_whole(row.limit)):>9} "
-            f"{fmt.percent(row.fill):>6} {fmt.rate(row.drop_rate):>8} "
+            f"{fmt.percent(row.fill):>6} {drops:>8} "
             f"{full:>8}"
         )
     return "\n".join(lines) + "\n"

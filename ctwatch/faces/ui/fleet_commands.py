@@ -63,7 +63,7 @@ FLEET_COMMANDS = (
         "interval(-1)",
         "Interval",
         "Refresh more often",
-        "Shorter refresh interval; each refresh is four queries, whatever the fleet's size.",
+        "Shorter refresh interval; each refresh is five queries, whatever the fleet's size.",
         show=False,
         key_display="-",
     ),

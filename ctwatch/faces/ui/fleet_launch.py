@@ -29,7 +29,7 @@ def run_fleet_tui(args: argparse.Namespace, watch, url: str) -> int:
     from ctwatch.faces.ui.glyphs import wants_ansi_theme, wants_ascii
 
     # -i sets the refresh interval (at least 1 s); its host-monitor default of 1 s would
-    # ask Prometheus four queries a second for nothing, so unset it means 10 s.
+    # ask Prometheus five queries a second for nothing, so unset it means 10 s.
     interval = FLEET_INTERVAL if args.interval == HOST_INTERVAL else max(1.0, args.interval)
     app = create_fleet_app(
         watch,

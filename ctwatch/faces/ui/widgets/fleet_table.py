@@ -131,9 +131,9 @@ class FleetTable(PanelTable):
                 "limit": _number(row.limit, width.get("limit", 0)),
                 "fill": Cell(" " + bar, row.fill or 0, bar_style),
                 "drops": Cell(
-                    fmt.rate(row.drop_rate, width["drops"] - 1),
+                    fmt.rate(row.drop_rate, width["drops"] - 1) if row.up else "down",
                     row.drop_rate or 0,
-                    "bold red" if row.drop_rate else "",
+                    "bold red" if row.drop_rate or not row.up else "",
                     "right",
                 ),
                 "full": Cell(
