@@ -341,10 +341,11 @@ def _main(argv: Optional[list]) -> int:
     args = parser.parse_args(argv)
     from ctwatch.faces.fleet import fleet_problem, run_fleet
 
-    problem = fleet_problem(args) or (None if args.prometheus else check_combination(args))
+    fleet = args.prometheus is not None
+    problem = fleet_problem(args) or (None if fleet else check_combination(args))
     if problem:
         parser.error(problem)
-    if args.prometheus:
+    if fleet:
         return run_fleet(args)
     try:
         filt = build_filter(args)

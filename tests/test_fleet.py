@@ -308,6 +308,7 @@ def run(*args, env=None, timeout=60):
         ("--prometheus", "http://127.0.0.1:1", "--cpu-budget", "5"),
         ("--json", "--prometheus", "http://127.0.0.1:1"),
         ("--once", "--prometheus", "ftp://127.0.0.1:1"),
+        ("--once", "--prometheus", ""),
         ("--once", "--prometheus", "http://127.0.0.1:1", "--fleet-window", "5"),
         ("--once", "--selector", 'job="x"'),
         ("--once", "--prometheus-token-file", "/nonexistent"),

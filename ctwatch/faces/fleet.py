@@ -112,7 +112,7 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fleet_problem(args: argparse.Namespace) -> Optional[str]:
     """Why these options do not go with the fleet (or need it), else None."""
-    if not getattr(args, "prometheus", None):
+    if getattr(args, "prometheus", None) is None:
         for name in FLEET_ONLY:
             default = {"fleet_window": DEFAULT_WINDOW, "fleet_sort": "drops"}.get(name)
             if name == "prometheus_timeout":

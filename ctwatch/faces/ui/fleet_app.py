@@ -180,6 +180,11 @@ class FleetApp(App):
         self.refreshes += 1
         if not self.paused:
             self.shown = self.latest
+        screen = self.screen
+        if isinstance(screen, FleetHostScreen) and screen.steps_back == 0 and not self.paused:
+            # A host watched at "now" stays live: its moment and graph follow the refresh.
+            screen.host_watch.refresh_now()
+            self._load_host(screen, 0, True)
         self.show()
 
     def show(self) -> None:
