@@ -97,7 +97,7 @@ def build_auth(
 ) -> Auth:
     user = user or os.environ.get(USER_ENV) or None
     token = read_secret(token_file, TOKEN_ENV, "token")
-    if user is not None and not _USER_SAFE.fullmatch(user) or (user and ":" in user):
+    if user is not None and (not _USER_SAFE.fullmatch(user) or ":" in user):
         raise UsageError("the Prometheus user name must be printable ASCII without ':'")
     password = read_secret(password_file, PASSWORD_ENV, "password") if user else None
     if password_file is not None and user is None:
