@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import time
@@ -26,6 +27,8 @@ from ctwatch.sources.prometheus import Client, Config  # noqa: E402
 
 
 def main() -> int:
+    # SIGTERM ends like ^C: the backfill's Prometheus and temporary TSDB are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     p = argparse.ArgumentParser()
     p.add_argument("--hosts", type=int, default=1000)
     p.add_argument("--refreshes", type=int, default=10)

@@ -70,6 +70,7 @@ async def test_fleet_sorts_drills_and_moves_back_in_time(fleet):
         await pilot.press("down", "down")  # the operator's row: followed, not the top
         chosen = table.selected_row()
         assert table.cursor_row == 2
+        assert table.border_subtitle.startswith(f"following {chosen.instance[:10]}")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, FleetHostScreen))
         assert app.screen.row == chosen

@@ -187,8 +187,10 @@ class FleetHostScreen(Screen):
         self.query_one("#top", Static).update(top)
         status = Text(no_wrap=True, overflow="ellipsis", end="")
         if self.error:
+            # The panels keep the last moment that came: say which, and why no newer.
             status.append(" STALE ", "reverse bold red")
-            status.append(f" {safe_line(self.error, 200)}", "red")
+            shown = f" showing {fmt.clock(m.at)}:" if m is not None else ""
+            status.append(f"{shown} {safe_line(self.error, 200)}", "red")
         elif m is not None and abs(m.at - at) < 1:
             status.append(f"entries {fmt.count(_int(m.entries))} / {fmt.count(_int(m.limit))}")
             if m.entries is not None and m.limit:

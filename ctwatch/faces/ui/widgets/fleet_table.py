@@ -151,6 +151,10 @@ class FleetTable(PanelTable):
             rows.append((row_key(row), [values[c] for c in columns]))
         sync_rows(self, columns, rows, ("host",), order=self._order)
 
+    def follow_label(self, key: str) -> str:
+        row = next((r for r in self.rows_shown if row_key(r) == key), None)
+        return host_name(row) if row is not None else key.rsplit("\t", 1)[-1]
+
     def selected_row(self) -> Optional[FleetRow]:
         key = cursor_key(self)
         if key is None or key.startswith(NOTE_KEY):
