@@ -135,7 +135,7 @@ def fleet_problem(args: argparse.Namespace) -> Optional[str]:
 
 
 def open_fleet(args: argparse.Namespace):
-    """(FleetWatch, selector text) from the options; UsageError for a bad one."""
+    """(FleetWatch, checked URL) from the options; UsageError for a bad one."""
     from ctwatch.engine.fleet import FleetWatch
     from ctwatch.model.promql import SelectorError, parse_duration, parse_selector
 
