@@ -8,6 +8,7 @@ from typing import Optional
 from ctwatch.engine.incident import IncidentView
 from ctwatch.engine.namespaces import NamespacesView
 from ctwatch.engine.playback import PlaybackState
+from ctwatch.engine.rules import RulesView
 from ctwatch.engine.snapshot import Snapshot
 from ctwatch.model.advice import Advice
 from ctwatch.model.dimensions import ADDRESS_NAMES, NAMES
@@ -159,6 +160,7 @@ class Answers:
     record_error: Optional[str] = None  # why --record stopped; stays shown from then on
     advice: Optional[Advice] = None  # read-only sizing advice from this poll's numbers
     namespaces: Optional[NamespacesView] = None  # every network namespace (--all-netns)
+    rules: Optional[RulesView] = None  # the firewall rules (--rules, the rules view)
 
     @property
     def problems(self) -> tuple:

@@ -132,21 +132,21 @@ def advise(
     threshold = BIG_SOURCE_SHARE_UNDER_PRESSURE if pressure else BIG_SOURCE_SHARE
     items.extend(_source_items(top_sources, total, prefix, threshold))
     items.extend(_timeout_items(states or {}, total, timeouts or {}, prefix, names))
-    items.append(
-        _max_item(
-            count,
-            maximum,
-            buckets,
-            suggested_max,
-            raise_max,
-            per_entry,
-            assumed,
-            ram_bytes,
-            netns,
-            pointer_bits,
-            names,
-        )
+    max_item = _max_item(
+        count,
+        maximum,
+        buckets,
+        suggested_max,
+        raise_max,
+        per_entry,
+        assumed,
+        ram_bytes,
+        netns,
+        pointer_bits,
+        names,
     )
+    # An unlimited table (max 0) is the most urgent thing to say; otherwise sizing last.
+    items.insert(0, max_item) if maximum == 0 else items.append(max_item)
     if buckets and suggested_buckets and suggested_buckets > buckets:
         items.append(
             _buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes, names)
@@ -309,6 +309,18 @@ def _max_item(
         )
     if maximum is None:
         return AdviceItem("max", f"{names.module}_max unknown", "The limit could not be read.")
+    if maximum == 0:
+        # The old "set the max to 0" trick: the kernel then checks no limit at all.
+        return AdviceItem(
+            "max",
+            f"{names.module}_max is 0: the table is unlimited",
+            "A max of 0 means no limit, not no tracking: a flood grows the table until "
+            "kernel memory is exhausted (at "
+            f"{size}). Set a real limit"
+            + (f" (RAM-based: {suggested_max:,}, {rule})." if suggested_max else ".")
+            + host,
+            names.sysctl_cmd("", "max", suggested_max) if suggested_max else None,
+        )
     now = maximum * per_entry
     if suggested_max is not None and maximum >= suggested_max:
         why = (

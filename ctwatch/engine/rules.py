@@ -1,0 +1,211 @@
+"""The firewall rules of the watched namespace: read within the CPU budget, rates between
+readings, a baseline `z` resets in ctwatch only, and the advice that names the rule to add."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from ctwatch.engine.reading import SystemClock
+from ctwatch.model.rule_advice import backend_in_use, rule_advice
+from ctwatch.model.rule_rates import SORTS, counts, rule_rows, sort_rows, uncounted_chains
+from ctwatch.model.rules import BACKENDS, Ruleset, merge
+from ctwatch.sources.base import SourceError
+
+log = logging.getLogger("ctwatch")
+
+ACTIVE_EVERY = 2.0  # seconds between readings at least, while the rules view is shown
+IDLE_EVERY = 60.0  # otherwise: only the advice needs them, and rules change rarely
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """One reading of the ruleset as the view, JSON and CSV show it."""
+
+    rows: tuple = ()  # RuleRow, sorted by `sort`
+    chains: tuple = ()  # model.rules.Chain
+    uncounted: tuple = ()  # chains whose rules have no counter: named, never shown as 0
+    backends: tuple = ()  # backends holding rules
+    backend: str = "nft"  # the one the advice's commands use
+    errors: tuple = ()
+    denied: bool = False  # not privileged: NEEDS_ROOT is in errors, said once
+    taken_at: Optional[float] = None  # wall time of the reading
+    span: Optional[float] = None  # seconds since the reading the rates compare with
+    baseline_at: Optional[float] = None  # wall time counts since the baseline start at
+    sort: str = "pps"
+    cost: float = 0.0  # CPU seconds of the last reading: the tools and our parse
+    next_at: Optional[float] = None  # monotonic time of the next reading
+    ruleset: Optional[Ruleset] = dataclasses.field(default=None, repr=False, compare=False)
+
+
+class RulesWatch:
+    """Owns the reader, the previous reading and the baseline; `poll()` is called from
+    the polling thread, the setters from the UI thread."""
+
+    def __init__(self, reader, *, cpu_budget: float = 0.10, clock=None) -> None:
+        self.reader = reader
+        self.cpu_budget = max(1e-3, cpu_budget)
+        self.clock = clock or SystemClock()
+        self.active = False  # the rules view is on screen: read more often
+        self._lock = threading.Lock()
+        self._sort = "pps"
+        self._reset = False
+        self._next_at: Optional[float] = None
+        self._before: Optional[tuple] = None  # (monotonic, counts) of the last reading
+        self._baseline: Optional[tuple] = None  # (wall, counts)
+        self._ruleset: Optional[Ruleset] = None
+        self._output = None
+        self.view = RulesView()
+
+    # ---- UI thread ----
+    def reset_baseline(self) -> None:
+        """`z`: counts start from the next reading again (the kernel's stay as they are)."""
+        with self._lock:
+            self._reset = True
+            self._next_at = None
+
+    def cycle_sort(self) -> str:
+        with self._lock:
+            self._sort = SORTS[(SORTS.index(self._sort) + 1) % len(SORTS)]
+            return self._sort
+
+    def set_active(self, active: bool) -> None:
+        with self._lock:
+            if active and not self.active:
+                self._next_at = None  # shown: a fresh reading at once
+            self.active = active
+
+    # ---- polling thread ----
+    def due(self, now: float) -> bool:
+        return self._next_at is None or now >= self._next_at
+
+    def poll(self, force: bool = False) -> RulesView:
+        """Read when due (or `force`); the view of the latest reading either way."""
+        now = self.clock.monotonic()
+        with self._lock:
+            reset, self._reset = self._reset, False
+            sort = self._sort
+        if not (force or reset or self.due(now)):
+            if sort != self.view.sort:
+                self.view = replace(self.view, sort=sort, rows=_resort(self.view.rows, sort))
+            return self.view
+        cpu = self.clock.cpu()
+        try:
+            output = self.reader.read()
+        except SourceError as exc:
+            self.view = replace(RulesView(), errors=(str(exc),), sort=sort)
+            self._schedule(now, 0.0)
+            return self.view
+        ruleset = merge(output.outputs, output.errors)
+        wall = self.clock.wall()
+        fresh = counts(ruleset)
+        if self._baseline is None or reset:
+            self._baseline = (wall, fresh)
+        before = self._before
+        span = now - before[0] if before else None
+        rows = rule_rows(ruleset, before[1] if before else {}, span, self._baseline[1], sort)
+        self._before = (now, fresh)
+        cost = max(0.0, self.clock.cpu() - cpu)
+        self._schedule(now, cost)
+        self.view = RulesView(
+            rows=rows,
+            chains=ruleset.chains,
+            uncounted=uncounted_chains(ruleset),
+            backends=ruleset.backends,
+            backend=backend_in_use(ruleset, output.available),
+            errors=ruleset.errors,
+            denied=output.denied,
+            taken_at=wall,
+            span=span,
+            baseline_at=self._baseline[0],
+            sort=sort,
+            cost=cost,
+            next_at=self._next_at,
+            ruleset=None if output.denied else ruleset,
+        )
+        return self.view
+
+    def _schedule(self, started: float, cost: float) -> None:
+        """No sooner than cost / budget after this reading: a 20,000-rule ruleset read
+        in 0.3 CPU-seconds at a 10 % budget is read every 3 s at most."""
+        floor = ACTIVE_EVERY if self.active else IDLE_EVERY
+        self._next_at = started + max(floor, cost / self.cpu_budget)
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _resort(rows: tuple, sort: str) -> tuple:
+    if sort == "position":
+        return tuple(sorted(rows, key=lambda r: _position(r.rule)))
+    return sort_rows(rows, sort)
+
+
+def _position(rule) -> tuple:
+    return (BACKENDS.index(rule.backend), rule.family, rule.table, rule.chain, rule.position)
+
+
+def netns_prefix(netns: Optional[str], pid: Optional[int]) -> tuple:
+    """How a command enters the watched namespace: `ip netns exec NAME`, `nsenter`."""
+    if netns:
+        return ("ip", "netns", "exec", netns)
+    if pid:
+        return ("nsenter", f"--net=/proc/{pid}/ns/net")
+    return ()
+
+
+def advise_rules(answers, view: RulesView, prefix: tuple = ()) -> tuple:
+    """The advice items that name a rule, from this poll's scan and the latest rules."""
+    scan = answers.scan
+    if scan is None:
+        return ()
+    udp, tcp = [], []
+    dport = scan.pairs.get("dport") if scan.pairs else None
+    for (proto, port), n in dport.rows if dport else ():
+        if not str(port).isdigit():
+            continue
+        if proto == "udp":
+            udp.append((int(port), n))
+        elif proto == "tcp":
+            tcp.append((int(port), n))
+    states = {r.key: r.count for r in scan.panels["state"].rows}
+    return rule_advice(
+        ruleset=view.ruleset,
+        backend=view.backend,
+        entries=scan.entries,
+        udp_ports=tuple(udp),
+        tcp_ports=tuple(tcp),
+        states=states,
+        distinct_src=scan.panels["src"].distinct,
+        prefix=prefix,
+        ruleset_error="; ".join(view.errors) or "not read yet",
+    )
+
+
+def with_rules(answers, watch: RulesWatch, prefix: tuple = (), force: bool = False):
+    """`answers` with the rules view (read when due) and the advice naming rules."""
+    try:
+        view = watch.poll(force=force)
+        items = advise_rules(answers, view, prefix)
+    except Exception as exc:  # a bug here must not stop the monitor: say it, go on
+        log.exception("rules")
+        view = replace(watch.view, errors=(f"internal error: {exc.__class__.__name__}: {exc}",))
+        items = ()
+    advice = answers.advice
+    if advice is not None and items:
+        advice = replace(advice, items=tuple(items) + tuple(advice.items))
+    return replace(answers, rules=view, advice=advice)
+
+
+def open_rules(
+    root: str = "/", *, netns: Optional[str] = None, pid: Optional[int] = None, cpu_budget=0.10
+) -> tuple:
+    """(RulesWatch, command prefix) for the namespace the monitor watches; SourceError
+    when that namespace cannot be entered."""
+    from ctwatch.sources.rules import RulesReader
+
+    reader = RulesReader(root, netns=netns, pid=pid)
+    return RulesWatch(reader, cpu_budget=cpu_budget), netns_prefix(netns, pid)
