@@ -272,7 +272,7 @@ def test_reader_runs_each_installed_tool(tmp_path):
     reader = RulesReader(which=which, privileged=lambda: True)
     assert reader.available == ("nft", "iptables-legacy")
     out = reader.read()
-    assert [(b, f) for b, f, _ in out.outputs] == [("nft", None), ("iptables-legacy", "ip")]
+    assert [(b, f) for b, f, _ in out.outputs] == [("iptables-legacy", "ip"), ("nft", None)]
     assert len(out.errors) == 1 and "broken" in out.errors[0] and not out.denied
     assert len(merge(out.outputs).rules) == 10 + 8
 
@@ -290,3 +290,43 @@ def test_reader_without_privilege_says_what_is_needed_once(tmp_path):
     refused = _fake_tools(tmp_path, {}, {"nft": "Error: Operation not permitted"})
     out = RulesReader(which=refused, privileged=lambda: True).read()
     assert out.denied and out.errors == (NEEDS_ROOT,)
+
+
+FAKE_NFT = """#!/bin/sh
+echo "$*" >> '{log}'
+case "$*" in
+  "-j list tables") cat '{tables}' ;;
+  "-j list table inet mine") cat '{native}' ;;
+  *) cat '{native}' ;;
+esac
+"""
+
+
+def _managed_lab(tmp_path, tables: list):
+    log = tmp_path / "calls"
+    listing = {"nftables": [{"table": {"family": f, "name": n, "handle": 1}} for f, n in tables]}
+    (tmp_path / "tables.json").write_text(json.dumps(listing))
+    (tmp_path / "native.json").write_text(sample("nft_native.json"))
+    nft = tmp_path / "nft"
+    nft.write_text(
+        FAKE_NFT.format(log=log, tables=tmp_path / "tables.json", native=tmp_path / "native.json")
+    )
+    nft.chmod(0o755)
+    save = tmp_path / "iptables-nft-save"
+    save.write_text(f"#!/bin/sh\ncat '{os.path.join(SAMPLES, 'iptables_nft_v4.txt')}'\n")
+    save.chmod(0o755)
+    tools = {"nft": str(nft), "iptables-nft-save": str(save)}
+    return RulesReader(which=tools.get, privileged=lambda: True), log
+
+
+def test_nft_lists_only_the_tables_iptables_nft_does_not_show(tmp_path):
+    reader, log = _managed_lab(tmp_path, [("ip", "filter"), ("ip", "raw"), ("inet", "mine")])
+    out = reader.read()
+    assert log.read_text().splitlines() == ["-j list tables", "-j list table inet mine"]
+    assert [b for b, _, _ in out.outputs] == ["iptables-nft", "nft"]
+
+
+def test_a_table_name_nft_would_parse_as_commands_is_never_passed(tmp_path):
+    reader, log = _managed_lab(tmp_path, [("ip", "filter"), ("inet", "x; flush ruleset")])
+    reader.read()
+    assert log.read_text().splitlines() == ["-j list tables", "-j list ruleset"]

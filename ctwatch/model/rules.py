@@ -76,8 +76,18 @@ class Ruleset:
     errors: tuple = ()
 
 
+_NAMES: dict = {}  # the few table, chain and family names, made printable once each
+
+
 def _name(value) -> str:
-    return safe_line(value if isinstance(value, str) else str(value), NAME_LIMIT)
+    try:
+        return _NAMES[value]
+    except (KeyError, TypeError):
+        pass
+    shown = safe_line(value if isinstance(value, str) else str(value), NAME_LIMIT)
+    if isinstance(value, str) and len(_NAMES) < 100_000:
+        _NAMES[value] = shown
+    return shown
 
 
 def _uint(value) -> Optional[int]:

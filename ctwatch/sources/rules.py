@@ -4,7 +4,9 @@ each run as an argument list with bounded output and time, inside the watched na
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,12 +20,18 @@ from ctwatch.sources.reads import command_chunks, human_size
 # backend and family. The explicit -legacy/-nft names: Debian's `iptables` alternative
 # points at one backend only, and rules can sit in both.
 COMMANDS = (
-    ("nft", None, ("nft", "-j", "list", "ruleset")),
     ("iptables-nft", "ip", ("iptables-nft-save", "-c")),
     ("iptables-nft", "ip6", ("ip6tables-nft-save", "-c")),
     ("iptables-legacy", "ip", ("iptables-legacy-save", "-c")),
     ("iptables-legacy", "ip6", ("ip6tables-legacy-save", "-c")),
+    ("nft", None, ("nft", "-j", "list", "ruleset")),  # last: it skips iptables-nft's tables
 )
+# nft joins its arguments into one command line and parses it: a table name is passed
+# only when it is a plain identifier (a name made over netlink could hold `;`).
+NFT_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,255}")
+NFT_FAMILIES = frozenset(("ip", "ip6", "inet", "arp", "bridge", "netdev"))
+_SAVED_TABLE = re.compile(r"^\*(\S+)$", re.M)
+_INCOMPATIBLE = re.compile(r"^# Table `([^']*)' (?:contains incompatible|is incompatible)", re.M)
 OUTPUT_CAP = 512 * 1024 * 1024  # ~2M rules of nft JSON; a runaway tool stops here
 DEADLINE = 60.0  # seconds for one tool; a 20,000-rule ruleset lists in well under 1 s
 SILENCE = 30.0
@@ -111,7 +119,8 @@ class RulesReader:
 
     @property
     def available(self) -> tuple:
-        return tuple(dict.fromkeys(backend for backend, _, _ in self.tools))
+        held = {backend for backend, _, _ in self.tools}
+        return tuple(b for b in ("nft", "iptables-nft", "iptables-legacy") if b in held)
 
     def read(self) -> RulesOutput:
         """Every installed tool's listing; SourceError only when none is installed."""
@@ -126,10 +135,14 @@ class RulesReader:
     def _read_all(self) -> RulesOutput:
         outputs, errors = [], []
         refused = 0
+        managed = set()  # (family, table) iptables-nft printed: nft need not list them
         for backend, family, argv in self.tools:
             what = " ".join(os.path.basename(a) for a in argv[:2])
             try:
-                text = run_tool(list(argv), what)
+                if backend == "nft":
+                    texts = self._nft(list(argv), what, managed)
+                else:
+                    texts = [run_tool(list(argv), what)]
             except SourceError as exc:
                 message = str(exc)
                 if _denied(message):
@@ -137,13 +150,48 @@ class RulesReader:
                 else:
                     errors.append(message)
                 continue
-            outputs.append((backend, family, text))
+            if backend == "iptables-nft":
+                managed.update(_saved_tables(texts[0], family))
+            outputs.extend((backend, family, text) for text in texts)
         denied = refused == len(self.tools)
         if refused and not denied:
             errors.append(f"{refused} of the ruleset tools were refused: {NEEDS_ROOT}")
         return RulesOutput(
             tuple(outputs), (NEEDS_ROOT,) if denied else tuple(errors), denied, self.available
         )
+
+    @staticmethod
+    def _nft(argv: list, what: str, managed: set) -> list:
+        """`nft -j list ruleset`; when iptables-nft holds tables, only the other tables,
+        one by one: nft would list iptables-nft's rules too (measured with 20,000 of them:
+        0.6 s of nft's CPU and 0.2 s of JSON decoding, for rules we take from
+        iptables-nft-save), while `list tables` costs a third of that."""
+        if not managed:
+            return [run_tool(argv, what)]
+        listing = run_tool([argv[0], "-j", "list", "tables"], "nft -j list tables")
+        try:
+            items = json.loads(listing).get("nftables", [])
+        except (ValueError, AttributeError):
+            return [run_tool(argv, what)]
+        tables = []
+        for item in items if isinstance(items, list) else ():
+            table = item.get("table") if isinstance(item, dict) else None
+            if not isinstance(table, dict):
+                continue
+            family, name = table.get("family"), table.get("name")
+            if (family, name) in managed:
+                continue
+            if (
+                family not in NFT_FAMILIES
+                or not isinstance(name, str)
+                or not NFT_IDENTIFIER.fullmatch(name)
+            ):
+                return [run_tool(argv, what)]  # not safe to name: list everything
+            tables.append((family, name))
+        return [
+            run_tool([argv[0], "-j", "list", "table", family, name], what)
+            for family, name in tables
+        ]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -155,6 +203,12 @@ class RulesReader:
             except OSError:
                 pass
             self._fd = None
+
+
+def _saved_tables(text: str, family: Optional[str]) -> set:
+    """(family, table) of each table an iptables-save printed and can show."""
+    bad = set(_INCOMPATIBLE.findall(text))
+    return {(family, t) for t in _SAVED_TABLE.findall(text) if t not in bad}
 
 
 def run_tool(argv: list, what: str) -> str:

@@ -1,0 +1,118 @@
+"""Benchmark (root): read + parse a generated 20,000-rule ruleset in each backend, in a lab
+namespace, against the tool alone (`nft -j list ruleset`, `iptables-save -c`), same run.
+
+    sudo .venv/bin/python tests/bench_rules.py [--rules 20000] [--runs 5]
+
+CPU seconds count this process and its reaped children (the tools), medians of --runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import rules_gen  # noqa: E402
+from lab import Lab, lab_unavailable_reason  # noqa: E402
+
+from ctwatch.model.rules import merge  # noqa: E402
+from ctwatch.sources.rules import RulesReader  # noqa: E402
+
+
+def cpu() -> float:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def measure(fn, runs: int) -> tuple:
+    """(median CPU seconds, median wall seconds, last result)."""
+    cpus, walls, result = [], [], None
+    for _ in range(runs):
+        c, w = cpu(), time.monotonic()
+        result = fn()
+        cpus.append(cpu() - c)
+        walls.append(time.monotonic() - w)
+    return statistics.median(cpus), statistics.median(walls), result
+
+
+def tool_alone(lab: Lab, argv: list):
+    def run():
+        # nsenter-free: `ip netns exec` adds its own cost, so the tool runs from a
+        # thread of ours inside the namespace, exactly as ctwatch runs it.
+        return reader._pool.submit(
+            subprocess.run, argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ).result()
+
+    reader = RulesReader(netns=lab.name)
+    return reader, run
+
+
+def bench(lab: Lab, backend: str, tool: list, runs: int, expect: int) -> dict:
+    reader, alone = tool_alone(lab, tool)
+    try:
+        t_cpu, t_wall, _ = measure(alone, runs)
+
+        def ours():
+            out = reader.read()
+            return merge(out.outputs, out.errors)
+
+        c_cpu, c_wall, ruleset = measure(ours, runs)
+    finally:
+        reader.close()
+    held = sum(1 for r in ruleset.rules if r.backend == backend)
+    assert held >= expect, (backend, held, ruleset.errors)
+    return {
+        "backend": backend,
+        "rules": held,
+        "tool": " ".join(tool),
+        "tool_cpu": t_cpu,
+        "tool_wall": t_wall,
+        "ours_cpu": c_cpu,
+        "ours_wall": c_wall,
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rules", type=int, default=20_000)
+    p.add_argument("--runs", type=int, default=5)
+    args = p.parse_args(argv)
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"bench_rules: lab unavailable: {reason}", file=sys.stderr)
+        return 1
+    n = args.rules
+    rows = []
+    with Lab("ctwbench") as lab:
+        lab.nft(rules_gen.nft_script(n))
+        rows.append(bench(lab, "nft", ["nft", "-j", "list", "ruleset"], args.runs, n))
+    with Lab("ctwbench") as lab:
+        lab.run(["iptables-legacy-restore"], input=rules_gen.iptables_restore(n))
+        rows.append(bench(lab, "iptables-legacy", ["iptables-legacy-save", "-c"], args.runs, n))
+    with Lab("ctwbench") as lab:
+        lab.run(["iptables-nft-restore"], input=rules_gen.iptables_restore(n))
+        rows.append(bench(lab, "iptables-nft", ["iptables-nft-save", "-c"], args.runs, n))
+    load = os.getloadavg()[0]
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, kernel {os.uname().release}, "
+          f"load {load:.2f}, medians of {args.runs} runs")  # fmt: skip
+    print(
+        "| backend | rules | tool alone | CPU | wall | ctwatch read + parse (all tools) | CPU | wall | ratio (CPU) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['backend']} | {r['rules']:,} | `{r['tool']}` | {r['tool_cpu']:.2f} s | "
+            f"{r['tool_wall']:.2f} s | RulesReader.read() + merge() | {r['ours_cpu']:.2f} s | "
+            f"{r['ours_wall']:.2f} s | {r['ours_cpu'] / r['tool_cpu']:.2f}x |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
