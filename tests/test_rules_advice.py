@@ -141,3 +141,26 @@ def test_cli_rules_options_are_refused_where_they_cannot_work():
     tree = run("--once", "--rules", "--root", "sample_proc/synflood")
     assert tree.returncode == 2 and "not a recording or --root tree" in tree.stderr
     assert "Traceback" not in live.stderr + tree.stderr
+
+
+def test_a_table_with_max_zero_is_reported_unlimited(tmp_path):
+    import json
+    import os
+    import shutil
+
+    root = tmp_path / "tree"
+    shutil.copytree(os.path.join("sample_proc", "calm"), root, symlinks=True)
+    (root / "proc/sys/net/netfilter/nf_conntrack_max").write_text("0\n")
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "ctwatch", "--once", "--root", str(root), *args],
+            capture_output=True,
+            text=True,
+        )
+
+    text = run()
+    assert text.returncode == 0 and "/ max unlimited" in text.stdout
+    doc = json.loads(run("--json", "--rate-window", "0").stdout)
+    assert doc["max"] == 0 and doc["fill"] is None
+    assert "unlimited" in doc["advice"]["items"][0]["title"]
