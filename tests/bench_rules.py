@@ -78,10 +78,33 @@ def bench(lab: Lab, backend: str, tool: list, runs: int, expect: int) -> dict:
     }
 
 
+def cadence(lab: Lab, seconds: float, budget: float) -> dict:
+    """The rules view's reading as the TUI does it: a poll every second, the view shown
+    (RulesWatch.active), for `seconds`: how often the rules were read, at what CPU."""
+    from ctwatch.engine.rules import RulesWatch
+
+    watch = RulesWatch(RulesReader(netns=lab.name), cpu_budget=budget)
+    watch.set_active(True)
+    reads, last = 0, None
+    c, w = cpu(), time.monotonic()
+    try:
+        while time.monotonic() - w < seconds:
+            view = watch.poll()
+            if view.taken_at != last:
+                reads, last = reads + 1, view.taken_at
+            time.sleep(1.0)
+    finally:
+        watch.close()
+    used, wall = cpu() - c, time.monotonic() - w
+    return {"reads": reads, "wall": wall, "share": used / wall, "cost": watch.view.cost}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rules", type=int, default=20_000)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--cadence", type=float, default=60.0, help="seconds of the view's loop")
+    p.add_argument("--budget", type=float, default=10.0, help="--cpu-budget, percent")
     args = p.parse_args(argv)
     reason = lab_unavailable_reason()
     if reason:
@@ -92,6 +115,7 @@ def main(argv=None) -> int:
     with Lab("ctwbench") as lab:
         lab.nft(rules_gen.nft_script(n))
         rows.append(bench(lab, "nft", ["nft", "-j", "list", "ruleset"], args.runs, n))
+        paced = cadence(lab, args.cadence, args.budget / 100.0) if args.cadence > 0 else None
     with Lab("ctwbench") as lab:
         lab.run(["iptables-legacy-restore"], input=rules_gen.iptables_restore(n))
         rows.append(bench(lab, "iptables-legacy", ["iptables-legacy-save", "-c"], args.runs, n))
@@ -110,6 +134,13 @@ def main(argv=None) -> int:
             f"| {r['backend']} | {r['rules']:,} | `{r['tool']}` | {r['tool_cpu']:.2f} s | "
             f"{r['tool_wall']:.2f} s | RulesReader.read() + merge() | {r['ours_cpu']:.2f} s | "
             f"{r['ours_wall']:.2f} s | {r['ours_cpu'] / r['tool_cpu']:.2f}x |"
+        )
+    if paced is not None:
+        print(
+            f"\nrules view open {paced['wall']:.0f} s on the nft ruleset, a poll a second, "
+            f"--cpu-budget {args.budget:g}: {paced['reads']} readings (one every "
+            f"{paced['wall'] / max(1, paced['reads']):.1f} s), {paced['cost']:.2f} s CPU each, "
+            f"{100 * paced['share']:.1f} % of a core in all"
         )
     return 0
 

@@ -4,6 +4,8 @@ advice, applied as printed, stops the table growing for the flooded port."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shlex
 import shutil
@@ -97,6 +99,21 @@ def test_lab_nft_counters_equal_packets_sent():
         assert quiet["packets"] is None and quiet["bytes"] is None and not quiet["conntrack"]
         chain = [c for c in doc["rules_chains"] if (c["table"], c["chain"]) == ("rl", "quiet")]
         assert chain[0]["rules"] == 1 and chain[0]["counted"] == 0
+        # The CSV holds the same rows and counts.
+        proc = subprocess.run(
+            [sys.executable, "-m", "ctwatch", "--once", "--csv", "--rules", "--netns", lab.name],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+        by_text = {(r["table"], r["chain"], r["rule"]): r for r in rows}
+        assert by_text[("rl", "input", "udp dport 7001 counter accept")]["packets"] == "37"
+        assert by_text[("rl", "quiet", "udp dport 7001 accept")]["packets"] == ""
+        assert (
+            by_text[("rlnat", "out", "udp dport 7003 counter dnat to 127.0.0.1:7004")]["conntrack"]
+            == "true"
+        )
         # The notrack rule did its work: no entry for port 7002 in the table.
         assert "dport=7002 " not in lab.cat("/proc/net/nf_conntrack")
 

@@ -148,3 +148,16 @@ async def test_rule_text_from_outside_is_never_obeyed():
         await wait_for(pilot, lambda: "udp svc" in screen_text(app) or "owned" in screen_text(app))
         text = screen_text(app)
         assert "\x1b" not in text and "\\x1b]0;owned" in text
+
+
+async def test_a_20000_rule_ruleset_shows_its_busiest_rows_only():
+    import rules_gen
+
+    app, _, clock = make_app()
+    text = rules_gen.nft_json(20_000)
+    app.rules_watch = RulesWatch(_Fixed(((("nft", None, text)),)), clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: "top 500 of 20,000" in screen_text(app), timeout=30)
+        assert app.screen.query_one(RulesTable).row_count == 500

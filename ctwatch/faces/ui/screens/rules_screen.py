@@ -33,6 +33,9 @@ COLUMNS = (
 )
 CT_WIDTH = 3
 WHERE_MAX = 26
+# A screen shows a few dozen rows; a table of 20,000 would cost the UI thread seconds
+# on each reading. The busiest MAX_ROWS (or the first, by position) are shown.
+MAX_ROWS = 500
 TEXT_ROOM = 50  # where + rule text: below this, fewer number columns (80x24: two)
 
 
@@ -87,7 +90,7 @@ class RulesTable(PanelTable):
         columns = (*names, "ct", "where", "rule")
         self._columns(columns, (*(widths[n] for n in names), CT_WIDTH, place + 1, text_width))
         rows = []
-        for rank, row in enumerate(view.rows):
+        for rank, row in enumerate(view.rows[:MAX_ROWS]):
             rule = row.rule
             busy = "bold" if row.pps else ""
             values = {
@@ -108,8 +111,9 @@ class RulesTable(PanelTable):
                 "rule": cells.text(" " + fmt.shorten(rule.text, text_width - 1, ellipsis)),
             }
             rows.append((row_key(rule), [values[c] for c in columns]))
+        top = f"top {MAX_ROWS:,} of " if len(view.rows) > MAX_ROWS else ""
         self.set_summary(
-            f"{fmt.count(len(view.rows))} rules by {SORT_TITLES[view.sort]}",
+            f"{top}{fmt.count(len(view.rows))} rules by {SORT_TITLES[view.sort]}",
             f"{fmt.count(len(view.rows))} by {SORT_TITLES[view.sort]}",
         )
         sync_rows(self, columns, rows, (columns[0],), order=view.sort)
