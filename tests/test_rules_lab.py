@@ -4,7 +4,9 @@ advice, applied as printed, stops the table growing for the flooded port."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import shlex
@@ -13,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from lab import Lab, lab_unavailable_reason
+from lab import MAX_LOCK, Lab, _read_max, lab_unavailable_reason
 
 pytestmark = pytest.mark.lab
 
@@ -186,6 +188,17 @@ def test_lab_rules_of_a_namespace_chosen_by_pid():
         assert find(doc, "nft", "inet", "rl", "input", "udp dport 7001")["packets"] == 5
 
 
+@contextlib.contextmanager
+def max_held():
+    """Other lab tests lower the global nf_conntrack_max for a few seconds, under a lock:
+    a flood test holds that lock (the value untouched) so its table can grow."""
+    with open(MAX_LOCK, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _read_max() < 20_000:
+            pytest.skip(f"the global nf_conntrack_max is lowered ({_read_max()})")
+        yield
+
+
 FLOOD = """
 import socket, sys
 for i in range(int(sys.argv[1])):
@@ -196,7 +209,7 @@ for i in range(int(sys.argv[1])):
 
 
 def test_lab_notrack_advice_applied_stops_the_table_growing():
-    with Lab("ctwrl") as lab:
+    with max_held(), Lab("ctwrl") as lab:
         lab.sysctl("net.netfilter.nf_conntrack_udp_timeout", 600)
         lab.python(FLOOD, "3000")
         grown = lab.count()
@@ -214,3 +227,48 @@ def test_lab_notrack_advice_applied_stops_the_table_growing():
         out = find(after, "nft", "inet", "untracked", "output", "udp dport 5353")
         assert out["packets"] is None  # the advised rule has no counter: unknown, not 0
         assert "notrack" not in {i["key"] for i in after["advice"]["items"]}
+
+
+SPOOFED = ",".join(f"10.98.{i // 200}.{i % 200 + 1}" for i in range(400))
+LISTEN = """
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen(4096)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_lab_rate_limit_advice_applied_stops_a_spoofed_syn_flood():
+    """The flood comes from another lab namespace over a veth pair made inside the two
+    (loopback traffic is confirmed on output, before any input rule could drop it)."""
+    with max_held(), Lab("ctwrv") as victim, Lab("ctwra") as attacker:
+        subprocess.run(
+            ["ip", "-n", attacker.name, "link", "add", "vA", "type", "veth",
+             "peer", "name", "vV", "netns", victim.name],
+            check=True,
+        )  # fmt: skip
+        attacker.run(["ip", "addr", "add", "10.99.0.1/24", "dev", "vA"])
+        attacker.run(["ip", "link", "set", "vA", "up"])
+        victim.run(["ip", "addr", "add", "10.99.0.2/24", "dev", "vV"])
+        victim.run(["ip", "link", "set", "vV", "up"])
+        victim.run(["ip", "route", "add", "default", "via", "10.99.0.1"])
+        victim.long_timeouts()
+        victim.popen([sys.executable, "-c", LISTEN], what="listener").wait_ready()
+        flood = ("flood", "--n", "3000", "--port", "8080", "--dst", "10.99.0.2", "--src", SPOOFED)
+        attacker.traffic(*flood)
+        grown = victim.count()
+        assert grown >= 2500
+        doc = rules_of(victim)
+        assert doc["by_state"].get("SYN_RECV", 0) >= 2500 and doc["distinct_src"] >= 100
+        items = {i["key"]: i for i in doc["advice"]["items"]}
+        assert "limit_new" in items, list(items)
+        for line in items["limit_new"]["command"].splitlines():
+            subprocess.run(shlex.split(line), check=True, capture_output=True, text=True)
+        attacker.traffic(*flood)
+        # 3000 more SYNs flat out: only the limit's burst and rate get an entry.
+        assert victim.count() - grown <= 600, (grown, victim.count())
+        after = rules_of(victim)
+        assert "limit_new" not in {i["key"] for i in after["advice"]["items"]}
