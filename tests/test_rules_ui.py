@@ -161,3 +161,25 @@ async def test_a_20000_rule_ruleset_shows_its_busiest_rows_only():
         await pilot.press("f")
         await wait_for(pilot, lambda: "top 500 of 20,000" in screen_text(app), timeout=30)
         assert app.screen.query_one(RulesTable).row_count == 500
+
+
+async def test_a_max_of_zero_is_shown_as_unlimited_and_advised_first():
+    from test_ui_support import FakeSource
+
+    class Unlimited(FakeSource):
+        def __init__(self, lines, clock=None):
+            super().__init__(lines, clock, max_entries=0)
+
+    app, _, clock = make_app(source_class=Unlimited)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        text = screen_text(app)
+        assert "count 180 / unlimited" in text
+        assert "unlimited" in app.latest.advice.items[0].title
+
+
+def test_help_lists_the_rules_keys():
+    from ctwatch.faces.ui.screens.help import help_text
+
+    keys = [str(cell) for cell in help_text("", 10).columns[0].cells]
+    assert "f" in keys and "z" in keys
