@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     rows = []
     with Lab("ctwbench") as lab:
         lab.nft(rules_gen.nft_script(n))
-        rows.append(bench(lab, "nft", ["nft", "-j", "list", "ruleset"], args.runs, n))
+        rows.append(bench(lab, "nft", ["nft", "-j", "-t", "list", "ruleset"], args.runs, n))
         paced = cadence(lab, args.cadence, args.budget / 100.0) if args.cadence > 0 else None
     with Lab("ctwbench") as lab:
         lab.run(["iptables-legacy-restore"], input=rules_gen.iptables_restore(n))

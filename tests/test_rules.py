@@ -296,7 +296,7 @@ FAKE_NFT = """#!/bin/sh
 echo "$*" >> '{log}'
 case "$*" in
   "-j list tables") cat '{tables}' ;;
-  "-j list table inet mine") cat '{native}' ;;
+  "-j -t list table inet mine") cat '{native}' ;;
   *) cat '{native}' ;;
 esac
 """
@@ -322,11 +322,11 @@ def _managed_lab(tmp_path, tables: list):
 def test_nft_lists_only_the_tables_iptables_nft_does_not_show(tmp_path):
     reader, log = _managed_lab(tmp_path, [("ip", "filter"), ("ip", "raw"), ("inet", "mine")])
     out = reader.read()
-    assert log.read_text().splitlines() == ["-j list tables", "-j list table inet mine"]
+    assert log.read_text().splitlines() == ["-j list tables", "-j -t list table inet mine"]
     assert [b for b, _, _ in out.outputs] == ["iptables-nft", "nft"]
 
 
 def test_a_table_name_nft_would_parse_as_commands_is_never_passed(tmp_path):
     reader, log = _managed_lab(tmp_path, [("ip", "filter"), ("inet", "x; flush ruleset")])
     reader.read()
-    assert log.read_text().splitlines() == ["-j list tables", "-j list ruleset"]
+    assert log.read_text().splitlines() == ["-j list tables", "-j -t list ruleset"]

@@ -88,6 +88,13 @@ table ip rlnat {
 def test_lab_nft_counters_equal_packets_sent():
     with Lab("ctwrl") as lab:
         lab.nft(NFT_RULESET)
+        # A named set is listed tersely (nft -t): the rule names it, its elements stay out.
+        block = ", ".join(f"10.1.{i // 250}.{i % 250 + 1}" for i in range(2000))
+        lab.nft(
+            "add set inet rl block { type ipv4_addr; }\n"
+            f"add element inet rl block {{ {block} }}\n"
+            "add rule inet rl input ip saddr @block counter drop\n"
+        )
         send(lab, False, "7001:37:1", "7002:23:1", "7003:16:11")
         doc = rules_of(lab)
         assert find(doc, "nft", "inet", "rl", "input", "udp dport 7001")["packets"] == 37
@@ -97,6 +104,9 @@ def test_lab_nft_counters_equal_packets_sent():
         assert pre["conntrack"] and out["conntrack"]
         nat = find(doc, "nft", "ip", "rlnat", "out", "dnat to 127.0.0.1:7004")
         assert nat["packets"] == 11 and nat["conntrack"]  # NAT sees each flow's first packet
+        assert find(doc, "nft", "inet", "rl", "input", "@block")["rule"] == (
+            "ip saddr @block counter drop"
+        )
         quiet = find(doc, "nft", "inet", "rl", "quiet", "udp dport 7001")
         assert quiet["packets"] is None and quiet["bytes"] is None and not quiet["conntrack"]
         chain = [c for c in doc["rules_chains"] if (c["table"], c["chain"]) == ("rl", "quiet")]

@@ -24,7 +24,9 @@ COMMANDS = (
     ("iptables-nft", "ip6", ("ip6tables-nft-save", "-c")),
     ("iptables-legacy", "ip", ("iptables-legacy-save", "-c")),
     ("iptables-legacy", "ip6", ("ip6tables-legacy-save", "-c")),
-    ("nft", None, ("nft", "-j", "list", "ruleset")),  # last: it skips iptables-nft's tables
+    # -t (terse): without the elements of named sets. Rules name a set (@blocklist), its
+    # elements are no rule: a 200,000-address blocklist cost nft 1.1 s and 3 MB of JSON.
+    ("nft", None, ("nft", "-j", "-t", "list", "ruleset")),  # last: skips iptables-nft's
 )
 # nft joins its arguments into one command line and parses it: a table name is passed
 # only when it is a plain identifier (a name made over netlink could hold `;`).
@@ -189,7 +191,7 @@ class RulesReader:
                 return [run_tool(argv, what)]  # not safe to name: list everything
             tables.append((family, name))
         return [
-            run_tool([argv[0], "-j", "list", "table", family, name], what)
+            run_tool([argv[0], "-j", "-t", "list", "table", family, name], what)
             for family, name in tables
         ]
 
