@@ -330,3 +330,30 @@ def test_a_table_name_nft_would_parse_as_commands_is_never_passed(tmp_path):
     reader, log = _managed_lab(tmp_path, [("ip", "filter"), ("inet", "x; flush ruleset")])
     reader.read()
     assert log.read_text().splitlines() == ["-j list tables", "-j -t list ruleset"]
+
+
+def test_background_reading_never_holds_up_the_poll():
+    import threading
+    import time
+
+    gate = threading.Event()
+    calls = []
+
+    class Slow(_Fixed):
+        def read(self):
+            calls.append(1)
+            gate.wait(5)
+            return super().read()
+
+    clock = _Clock()
+    watch = RulesWatch(
+        Slow(((("nft", None, sample("nft_native.json"))),)), clock=clock, background=True
+    )
+    started = time.monotonic()
+    assert watch.poll().taken_at is None  # returns at once: the reading runs beside
+    assert watch.poll().taken_at is None and len(calls) == 1  # never two at a time
+    assert time.monotonic() - started < 1.0
+    gate.set()
+    watch._reading.join(5)
+    assert len(watch.poll().rows) == 10
+    watch.close()

@@ -88,7 +88,7 @@ def _open_rules(app, args: argparse.Namespace, stack: contextlib.ExitStack) -> N
 
     try:
         watch, prefix = open_rules(
-            netns=args.netns, pid=args.pid, cpu_budget=args.cpu_budget / 100.0
+            netns=args.netns, pid=args.pid, cpu_budget=args.cpu_budget / 100.0, background=True
         )
     except SourceError as exc:
         app.rules_missing = str(exc)
