@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-netns",
         action="store_true",
         help="with --once: list every network namespace with its count, fill and drops; "
-        "with --serve or --textfile: export them (ctwatch_netns_*)",
+        "with --serve or --textfile: export them (ctwatch_netns_*); live: open the "
+        "namespaces view (N)",
     )
     flt = p.add_argument_group("filters (like conntrack -L)")
     flt.add_argument(
@@ -250,7 +251,7 @@ NEEDS = (
     ("csv", "once", "--csv needs --once"),
     ("snat", "json", "--snat needs --once --json"),
     ("growers", "json", "--growers needs --once --json"),
-    ("rules", "once", "--rules needs --once (the live monitor's rules view is the R key)"),
+    ("rules", "once", "--rules needs --once (the live monitor's rules view is the f key)"),
 )
 LIVE_ONLY = ("record", "allow_delete")
 
@@ -312,13 +313,13 @@ def _exporter_problem(args: argparse.Namespace) -> Optional[str]:
 
 
 def _all_netns_problem(args: argparse.Namespace) -> Optional[str]:
-    """--all-netns lists the host's namespaces in --once; the live view is not built yet."""
+    """--all-netns lists the host's namespaces: in --once, the exporter, or the live
+    monitor's namespaces view (which it opens with)."""
     for flag in ("pid", "netns", "replay"):
         if getattr(args, flag) is not None:
             return f"--all-netns lists every namespace: --{flag} does not go with it"
-    exporting = args.serve is not None or args.textfile is not None
-    if args.demo or not (args.once or exporting):
-        return "--all-netns needs --once, --serve or --textfile (no live view of it yet)"
+    if args.demo:
+        return "--all-netns lists this host's namespaces; --demo plays a recording"
     return check_combination(argparse.Namespace(**{**vars(args), "all_netns": False}))
 
 

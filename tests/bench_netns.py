@@ -6,6 +6,9 @@ Makes the namespaces (named ones, kept by a bind mount only and so entered with 
 process-held ones, read through /proc/PID/net), each with a few static UDP flows, then
 times the listing in this process (CPU, over several runs) and a whole
 `ctwatch --once --json --all-netns --rate-window 0` (its CPU, interpreter start included).
+Then the live view: the engine polling every second with the namespaces view open
+(listing within its share of --cpu-budget), and the installed `ctwatch` in tmux at 80x24
+with the view open, its whole process's CPU sampled over --seconds.
 Everything is removed at the end.
 """
 
@@ -39,6 +42,8 @@ def main() -> int:
     parser.add_argument("--held", type=int, default=100)
     parser.add_argument("--flows", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--budget", type=float, default=10.0, help="percent of a core")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root", file=sys.stderr)
@@ -81,7 +86,92 @@ def main() -> int:
             f"ctwatch --once --json --all-netns: {len(doc['namespaces'])} namespaces, "
             f"CPU {children_cpu() - before:.3f} s, wall {took:.3f} s (interpreter start included)"
         )
+        engine_view(args.seconds, args.budget)
+        tui_view(args.seconds, args.budget)
     return 0
+
+
+def engine_view(seconds: float, budget: float) -> None:
+    """The live engine with the view open: every poll, as the UI's worker calls it."""
+    from ctwatch.engine.monitor import Monitor
+    from ctwatch.engine.namespaces import Listing
+    from ctwatch.sources.select import open_source
+
+    listing = Listing(NamespaceWatch("/"))
+    listing.want(True)
+    monitor = Monitor(open_source(), cpu_budget=budget / 100, namespaces=listing)
+    listed, seen, polls = 0.0, None, 0
+    cpu, wall, children = time.process_time(), time.monotonic(), children_cpu()
+    end = wall + seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        answers = monitor.poll()
+        polls += 1
+        if answers.namespaces is not None and answers.namespaces is not seen:
+            seen = answers.namespaces
+            listed += seen.cpu_seconds
+        time.sleep(max(0.0, started + 1.0 - time.monotonic()))
+    took = time.monotonic() - wall
+    used = time.process_time() - cpu + children_cpu() - children  # `cat` reads the table
+    print(
+        f"engine, view open, {polls} polls over {took:.0f} s: listing "
+        f"{100 * listed / took:.1f}% of a core (its share: {budget / 2:g}%), whole poll "
+        f"{100 * used / took:.1f}% (budget {budget:g}% for scans + listing)"
+    )
+    monitor.source.close()
+
+
+def tui_view(seconds: float, budget: float) -> None:
+    """The installed ctwatch in tmux with the namespaces view open: its process's CPU."""
+    import shutil
+
+    import psutil
+
+    beside = os.path.join(os.path.dirname(sys.executable), "ctwatch")
+    if shutil.which("tmux") is None or not os.path.exists(beside):
+        print("tui: skipped (tmux or the installed ctwatch missing)")
+        return
+    session = f"ctwbench-{os.getpid()}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+         f"{beside} --cpu-budget {budget:g} --log-file /tmp/{session}.log"],
+        check=True,
+    )  # fmt: skip
+    try:
+        time.sleep(5)
+        subprocess.run(["tmux", "send-keys", "-t", session, "N"], check=True)
+        time.sleep(3)
+        pane = subprocess.run(
+            ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()[0]  # fmt: skip
+        proc = psutil.Process(int(pane))
+        tree = [proc] + proc.children(recursive=True)
+
+        def used() -> float:
+            total = 0.0
+            for p in tree:
+                try:
+                    t = p.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+                except psutil.Error:
+                    pass
+            return total
+
+        before, wall = used(), time.monotonic()
+        time.sleep(seconds)
+        share = 100 * (used() - before) / (time.monotonic() - wall)
+        shown = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+        rows = [line for line in shown.splitlines() if " named " in line or " process " in line]
+        print(
+            f"tui, namespaces view open at 80x24 for {seconds:.0f} s: the ctwatch process "
+            f"used {share:.1f}% of a core (--cpu-budget {budget:g}: scans + listing; "
+            f"drawing is the UI thread's); {len(rows)} rows on screen"
+        )
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -214,11 +214,13 @@ def test_conflicts_exit_2(capsys, extra, needle):
     assert needle in err and "--all-netns" in err
 
 
-def test_all_netns_needs_once(capsys):
+def test_all_netns_does_not_go_with_the_demo(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["--all-netns"])
+        cli.main(["--all-netns", "--demo"])
     assert exc.value.code == 2
-    assert "needs --once" in capsys.readouterr().err
+    assert "--demo plays a recording" in capsys.readouterr().err
+    args = cli.build_parser().parse_args(["--all-netns"])
+    assert cli.check_combination(args) is None  # live: opens the namespaces view
 
 
 def test_once_reads_twice_for_rates(tree, capsys):
@@ -259,3 +261,26 @@ def test_a_line_older_than_a_namespace_is_about_an_earlier_one_with_its_inode(tr
     assert rows[SLEEPER].last_full is None  # before its oldest process (pid 999) started
     assert rows[DOCKER].last_full == now - 10
     assert rows[NAMED].since is None and rows[NAMED].last_full == now - 2000  # bind mount
+
+
+def test_names_cache_keeps_only_what_the_last_listing_used(tree):
+    """Hours of polls on a host whose containers and pods come and go: the docker-name
+    cache holds the containers listed last; a pod started later gets its name."""
+    import shutil
+
+    watch = NamespaceWatch(tree)
+    watch.poll()
+    assert list(watch._docker) == [ID]
+    shutil.rmtree(os.path.join(tree, "proc", "400"))  # the container is gone
+    watch.poll()
+    assert watch._docker == {}
+    new_uid = "0a1b2c3d-0000-1111-2222-333344445555"
+    pod_cgroup = (
+        "0::/kubepods.slice/kubepods-besteffort.slice/"
+        f"kubepods-besteffort-pod{new_uid.replace('-', '_')}.slice/cri-containerd-{ID}.scope\n"
+    )
+    add_process(tree, 700, 4026532399, entries=3, cgroup=pod_cgroup)
+    os.makedirs(os.path.join(tree, "var/log/pods", f"shop_api-5c6d_{new_uid}"))
+    watch._pods_at -= 61  # a minute later
+    rows = by_inode(watch.poll().rows)
+    assert (rows[4026532399].name, rows[4026532399].kind) == ("shop/api-5c6d", "pod")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from ctwatch.model.advice import Advice, advise
+from ctwatch.model.advice import Advice, NamespaceLoad, advise
 from ctwatch.model.trend import drop_rate
 
 RAM_EVERY = 60.0  # seconds between readings of the machine's memory size
@@ -26,9 +26,38 @@ def ram_bytes() -> Optional[int]:
     return _ram[0]
 
 
-def poll_advice(snapshot, scan, rates: dict, tunables, netns: Optional[str]) -> Optional[Advice]:
+def namespace_loads(view, watched) -> tuple:
+    """The listed namespaces as the advice sees them (none when they were not listed)."""
+    if view is None:
+        return ()
+    loads = []
+    for row in view.rows:
+        if row.kind == "unreachable":
+            continue
+        if row.kind == "named":
+            option = f"--netns {row.name}"
+        elif row.kind == "host":
+            option = ""
+        else:
+            option = f"--pid {row.pids[0]}" if row.pids else ""
+        loads.append(
+            NamespaceLoad(
+                name=row.name,
+                entries=row.entries,
+                drop_rate=row.drops_per_second,
+                watch=option,
+                watched=watched is not None and row.inode == watched.inode,
+            )
+        )
+    return tuple(loads)
+
+
+def poll_advice(
+    snapshot, scan, rates: dict, tunables, watched=None, namespaces=None
+) -> Optional[Advice]:
     """Advice from what one poll knows; None before the counters were ever read.
-    `scan` is the poll's ScanView (its top sources and states), or None."""
+    `scan` is the poll's ScanView (its top sources and states), or None; `watched` the
+    engine's Watched; `namespaces` the poll's NamespacesView, when listed."""
     if snapshot is None:
         return None
     top_sources: tuple = ()
@@ -48,6 +77,8 @@ def poll_advice(snapshot, scan, rates: dict, tunables, netns: Optional[str]) -> 
         states=states,
         drop_rate=drop_rate(rates),
         entries=scan.entries if scan else None,
-        netns=netns,
+        netns=watched.netns if watched else None,
+        enter=watched.enter if watched else None,
         legacy=snapshot.source == "proc-legacy",
+        namespaces=namespace_loads(namespaces, watched),
     )

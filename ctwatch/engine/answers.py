@@ -10,6 +10,7 @@ from ctwatch.engine.namespaces import NamespacesView
 from ctwatch.engine.playback import PlaybackState
 from ctwatch.engine.rules import RulesView
 from ctwatch.engine.snapshot import Snapshot
+from ctwatch.engine.switching import Watched
 from ctwatch.model.advice import Advice
 from ctwatch.model.dimensions import ADDRESS_NAMES, NAMES
 from ctwatch.model.filters import Filter
@@ -160,6 +161,7 @@ class Answers:
     record_error: Optional[str] = None  # why --record stopped; stays shown from then on
     advice: Optional[Advice] = None  # read-only sizing advice from this poll's numbers
     namespaces: Optional[NamespacesView] = None  # every network namespace (--all-netns)
+    watched: Watched = field(default_factory=Watched)  # the namespace these numbers are of
     rules: Optional[RulesView] = None  # the firewall rules (--rules, the rules view)
 
     @property

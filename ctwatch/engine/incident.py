@@ -105,6 +105,18 @@ class IncidentTracker:
         self._growers_since = None
         self._growers = {}
 
+    def restart_for(self, source) -> None:
+        """The monitor now watches another namespace (polling thread): what was learnt
+        from the last one's table goes; the kernel log, the whole machine's, stays."""
+        self.restart()
+        self.own_namespace = getattr(source, "netns", None) is None and not getattr(
+            source, "pid", None
+        )
+        self._drops_seen = self._last_drop = None
+        self._expiry, self._subnets, self._previous_subnets = (), None, None
+        self._snat = self._snat_error = self._owners = None
+        self._tunables, self._tunables_at = None, -1e18
+
     def request_reset(self) -> None:
         """`r`: growth counts from the next scan on (the UI thread calls this)."""
         self._reset_requested = True

@@ -14,14 +14,17 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from ctwatch.engine.advising import poll_advice
-from ctwatch.engine.answers import Answers, Focus, FocusView, Panel, Row, ScanView, pair_panels
+from ctwatch.engine.answers import Answers, Focus, ScanView
 from ctwatch.engine.incident import IncidentTracker, IncidentView
+from ctwatch.engine.namespaces import Listing
 from ctwatch.engine.playback import RECORD_RAW_MAX, Playback, PlaybackMixin
 from ctwatch.engine.reading import PollCancelled, StoppableSource, SystemClock
+from ctwatch.engine.scan_views import ScanViews
 from ctwatch.engine.snapshot import Snapshot, take_snapshot
+from ctwatch.engine.switching import Switching, Watched
 from ctwatch.model.filters import Filter
 from ctwatch.model.history import History
-from ctwatch.model.scan import DIMENSIONS, Breakdown
+from ctwatch.model.scan import DIMENSIONS
 from ctwatch.model.trend import counter_rates, drop_rate, forecast
 from ctwatch.sources.base import Source, SourceError
 from ctwatch.sources.safe_text import safe_line
@@ -29,12 +32,11 @@ from ctwatch.sources.safe_text import safe_line
 log = logging.getLogger("ctwatch")
 
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0, 60.0)
-TOPS_KEPT = 50  # sources/destinations remembered per scan, to give a drill-down a past
 REOPEN_AFTER = 5.0  # seconds of a dead source before opening it again
 MIN_RATE_SPAN = 0.25  # seconds between two stats readings for a rate
 
 
-class Monitor(PlaybackMixin):
+class Monitor(ScanViews, Switching, PlaybackMixin):
     """Owns the source, filter, drill-down focus, history and scan schedule."""
 
     def __init__(
@@ -54,6 +56,9 @@ class Monitor(PlaybackMixin):
         netns: Optional[str] = None,
         min_rate_span: float = MIN_RATE_SPAN,
         keep_scan: bool = True,
+        watched: Optional[Watched] = None,
+        namespaces: Optional[Listing] = None,
+        root: str = "/",
     ) -> None:
         if cpu_budget <= 0:
             raise ValueError("cpu_budget must be above 0")
@@ -67,6 +72,10 @@ class Monitor(PlaybackMixin):
         self.incident = incident or IncidentTracker()
         self.recorder = recorder  # sources.recording.Recorder: every poll is written to it
         self.netns = netns  # the watched namespace's name: the advice's commands enter it
+        self.watched = watched or Watched(name=netns or "initial", netns=netns)
+        self.listing = namespaces  # every namespace, listed within the budget (live only)
+        self.root = root  # where another namespace's files are opened from
+        self.keep_home()
         self.min_rate_span = min_rate_span
         # False (the exporter): drop each scan's raw counts once its view is built. No
         # drill-down, pin or delta needs them there, and a 250k-key scan is ~45 MB that
@@ -85,10 +94,15 @@ class Monitor(PlaybackMixin):
         self._scan_requested = True
         self._view_stale = False
         self._pin: Optional[bool] = None  # True: pin at the next poll; False: unpin
-        # Owned by the polling thread from here on.
         self.polls = 0
         self.scans = 0
-        self.history = History(history_length)
+        self.history_length = history_length
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """Everything learnt from one table (at start, and in another namespace).
+        Owned by the polling thread from here on."""
+        self.history = History(self.history_length)
         self._last_stats: Optional[tuple] = None  # (time, stats) for the rates
         self._last_rates: dict = {}
         self._next_scan_at: Optional[float] = None
@@ -103,6 +117,7 @@ class Monitor(PlaybackMixin):
         self._dead_since: Optional[float] = None
         self._reopen_error: Optional[str] = None
         self._reported: frozenset = frozenset()
+        self._counters_at = None
 
     # ---- setters, called from the UI thread ----
     @property
@@ -171,6 +186,11 @@ class Monitor(PlaybackMixin):
         """Read the counters, and the table when due (`scan` True/False overrides the
         schedule: a first counters-only poll puts numbers on screen at once).
         `share_gil=False` scans flat out (nobody waits for a keypress yet)."""
+        if self.take_switch():
+            with self._lock:
+                self._focus, self._scan_requested, self._pin = None, True, None
+            self._start_afresh()
+            self.incident.restart_for(self.source)
         if self._apply_seek() and scan is not False:
             self.request_scan()  # a new frame: its table at once
         with self._lock:
@@ -266,10 +286,13 @@ class Monitor(PlaybackMixin):
         rates = self._rates(self._rate_time(now), snap)
         try:
             incident = self.incident.on_tick(source, snap, now)
-            advice = poll_advice(snap, self._view, rates, incident.tunables, self.netns)
+            namespaces = self._namespaces(now, incident, interval)
+            advice = poll_advice(
+                snap, self._view, rates, incident.tunables, self.watched, namespaces
+            )
         except Exception:
             log.exception("incident answers")
-            incident, advice = IncidentView(), None
+            incident, advice, namespaces = IncidentView(), None, None
         self._record(snap, source, scanned)
         drops = drop_rate(rates) or 0.0
         # No trend on an unknown (refused) count: the last good one may be long stale.
@@ -295,9 +318,16 @@ class Monitor(PlaybackMixin):
             playback=self.playback.state(),
             record_error=self.record_error,
             advice=advice,
+            namespaces=namespaces,
+            watched=self.watched,
         )
         self._watch_health(sample, now)
         return sample
+
+    def _namespaces(self, now: float, incident: IncidentView, interval: float):
+        if self.listing is None or self.playback.replay:
+            return None
+        return self.listing.poll(now, incident.kernel, self.cpu_budget, interval)
 
     def _tick_during_scan(self, source, interval: float) -> None:
         """Between scan pieces: when a tick has passed, read the counters again and hand
@@ -338,95 +368,6 @@ class Monitor(PlaybackMixin):
         """Next scan no sooner than cost / budget after this one ended, and at most one
         scan per tick (half a tick of slack keeps cheap scans on every tick)."""
         self._next_scan_at = max(started + interval * 0.5, finished + cost / self.cpu_budget)
-
-    def _record_scan(self, snap: Snapshot, focus, started: float) -> None:
-        table = snap.table
-        self.scans += 1
-        self._table_error = None
-        self._previous = self._current
-        if self._previous is None or self._previous[5] != focus:
-            self._focus_history.clear()
-            if focus is not None:
-                self._seed_focus_history(focus)
-        finished = self.clock.monotonic()
-        if focus is not None and table.focus is not None:
-            self._focus_history.append(finished, table.focus.entries)
-        self._current = (table, finished, snap.taken_at, 0.0, finished - started, focus)
-
-    def _remember_tops(self, view: ScanView, totals: Breakdown) -> None:
-        counts = {}
-        for dim in ("src", "dst"):
-            panel = view.panels[dim]
-            rows = (
-                [(r.key, r.count) for r in panel.rows[:TOPS_KEPT]]
-                if panel.sort == "count"
-                else totals.top(dim, TOPS_KEPT)
-            )
-            counts.update(((dim, k), c) for k, c in rows)
-        self._tops.append((view.finished, counts))
-
-    def _seed_focus_history(self, focus: Focus) -> None:
-        found = focus.address()
-        if found is None:
-            return
-        for t, counts in self._tops:
-            self._focus_history.append(t, counts.get(found))
-
-    def _build_view(self, sorts: dict, focus: Optional[Focus]) -> ScanView:
-        table, finished, taken_at, cost, wall, scanned_focus = self._current
-        if self._pinned is not None:
-            base_totals = self._pinned[1].totals
-            if (
-                scanned_focus is not None
-                and table.focus is not None
-                and (self._pinned_focus is None or self._pinned_focus[0] != scanned_focus)
-            ):
-                # A drill-down opened after the pin counts its changes from its first scan.
-                self._pinned_focus = (scanned_focus, table.focus)
-            base_focus = self._pinned_focus[1] if self._pinned_focus else None
-        else:
-            prev = self._previous
-            base_totals = prev[0].totals if prev else None
-            base_focus = prev[0].focus if prev and prev[5] == scanned_focus else None
-        panels = self._panels(table.totals, sorts, base_totals, table.totals.entries)
-        focus_view = None
-        if scanned_focus is not None and scanned_focus == focus and table.focus is not None:
-            fb = table.focus
-            focus_view = FocusView(
-                focus=scanned_focus,
-                entries=fb.entries,
-                share=fb.entries / table.totals.entries if table.totals.entries else 0.0,
-                delta=None if base_focus is None else fb.entries - base_focus.entries,
-                panels=self._panels(fb, sorts, base_focus, fb.entries),
-                entry_list=table.focus_entries,
-                history=self._focus_history.snapshot(),
-            )
-        return ScanView(
-            seq=self.scans,
-            finished=finished,
-            taken_at=taken_at,
-            cost=cost,
-            wall_seconds=wall,
-            entries=table.totals.entries,
-            bad_lines=table.bad_lines,
-            sample_bad_line=table.sample_bad_line,
-            scan_seconds=table.scan_seconds,
-            bad_examples=table.bad_examples,
-            totals_only=table.totals_only,
-            panels=panels,
-            focus=focus_view,
-            pairs=pair_panels(table.totals, self.panel_rows),
-        )
-
-    def _panels(self, now: Breakdown, sorts: dict, base: Optional[Breakdown], total: int):
-        panels = {}
-        for dim in DIMENSIONS:
-            rows = []
-            for key, count in now.top(dim, self.panel_rows, by=sorts[dim]):
-                delta = None if base is None else count - base.get(dim, key)
-                rows.append(Row(key, count, count / total if total else 0.0, delta))
-            panels[dim] = Panel(tuple(rows), now.distinct(dim), sorts[dim])
-        return panels
 
     def _watch_health(self, sample: Answers, now: float) -> None:
         """Log each new problem once (not every second) and reopen a source that died."""

@@ -26,6 +26,7 @@ PIDS_SHOWN = 5
 # different moment: a line this close to the start is not called older.
 REUSED_SLACK = 2.0
 HOST_NAME = "host"
+POD_DIRS_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class NamespaceRow:
     last_full: Optional[float]  # wall time of its last "table full" kernel-log line
     since: Optional[float]  # its oldest process's start or its bind mount's, the earlier
     table_error: Optional[str]  # why its counters or table cannot be read
+    path: Optional[str] = None  # a file that enters it (setns): see enter_path()
 
     @property
     def drops_per_second(self) -> float:
@@ -96,8 +98,13 @@ class NamespaceWatch:
         self._clock = clock
         self._cpu = cpu
         self._before: dict = {}  # inode -> (monotonic, stats)
-        self._pods: Optional[dict] = None  # pod uid -> (namespace, name), read once
+        # Kept for the live monitor's hours of polls: only the containers of the last
+        # listing (container churn must not grow it); the pods re-read at most every
+        # POD_DIRS_EVERY seconds when one is not known yet (a pod started since).
+        self._pods: Optional[dict] = None  # pod uid -> (namespace, name)
+        self._pods_at = -1e18
         self._docker: dict = {}  # container id -> name
+        self._docker_used: dict = {}
 
     def poll(self, kernel: Optional[KernelLogView] = None) -> NamespacesView:
         started = self._cpu()
@@ -113,6 +120,7 @@ class NamespaceWatch:
             if inode is not None and inode not in seen:
                 rows.append(_unreachable(inode, found.max, wall))
         self._before = {f.inode: (at, f.stats) for f in found.namespaces if f.stats}
+        self._docker, self._docker_used = self._docker_used, {}
         rows.sort(key=sort_key)
         return NamespacesView(tuple(rows), found.errors, self._cpu() - started)
 
@@ -138,6 +146,7 @@ class NamespaceWatch:
             last_full=full,
             since=facts.since,
             table_error=facts.table_error,
+            path=enter_path(facts),
         )
 
     def name_of(self, facts: NetnsFacts) -> tuple:
@@ -164,8 +173,11 @@ class NamespaceWatch:
         """The pod's namespace and name, from kubelet's log directories, when readable."""
         if not workload.pod_uid or workload.runtime == "podman":
             return workload
-        if self._pods is None:
-            self._pods = {}
+        now = time.monotonic()
+        if self._pods is None or (
+            workload.pod_uid not in self._pods and now - self._pods_at >= POD_DIRS_EVERY
+        ):
+            self._pods, self._pods_at = {}, now
             for entry in pod_log_dirs(self.root):
                 parsed = pod_log_dir(entry)
                 if parsed:
@@ -176,9 +188,66 @@ class NamespaceWatch:
         return replace(workload, pod_namespace=found[0], pod_name=found[1])
 
     def _docker_name(self, container_id: str) -> str:
-        if container_id not in self._docker:
-            self._docker[container_id] = docker_name(docker_config(self.root, container_id))
-        return self._docker[container_id]
+        name = self._docker.get(container_id)
+        if name is None:
+            name = docker_name(docker_config(self.root, container_id))
+        self._docker_used[container_id] = name
+        return name
+
+
+def enter_path(facts: NetnsFacts) -> Optional[str]:
+    """The file to open to watch this namespace: its /run/netns name, another bind mount,
+    else the namespace link of its oldest process or of a thread inside it."""
+    if facts.named:
+        return f"/run/netns/{facts.named[0]}"
+    if facts.mounts:
+        return facts.mounts[0]
+    if facts.pids:
+        return f"/proc/{facts.pids[0]}/ns/net"
+    if facts.threads:
+        return f"/proc/{facts.threads[0]}/ns/net"
+    return None
+
+
+class Listing:
+    """When the live monitor lists the namespaces: every tick while their view is open,
+    rarely otherwise (to name a namespace the kernel log blames, and to sum the memory
+    of every table for the advice); never more than the CPU budget allows."""
+
+    def __init__(self, watch: NamespaceWatch, background_every: float = 30.0) -> None:
+        self.watch = watch
+        self.background_every = background_every
+        self.wanted = False  # the namespaces view is open (the UI thread sets it)
+        self.view: Optional[NamespacesView] = None
+        self._next_at: Optional[float] = None
+        self._named: frozenset = frozenset()
+
+    def due(self, now: float, kernel: Optional[KernelLogView]) -> bool:
+        if self._next_at is None:
+            return True
+        blamed = frozenset(kernel.netns_ids) if kernel else frozenset()
+        if not blamed <= self._named:
+            return True  # a namespace the last listing did not have: name it now
+        return now >= self._next_at
+
+    def poll(
+        self, now: float, kernel: Optional[KernelLogView], cpu_budget: float, interval: float
+    ) -> Optional[NamespacesView]:
+        """The latest listing (listed now when due), or None before the first."""
+        if not self.due(now, kernel):
+            return self.view
+        self.view = view = self.watch.poll(kernel)
+        self._named = frozenset(r.inode for r in view.rows)
+        # The view open: at most every tick, within the budget; half of it is the
+        # scans'. Closed: every `background_every` seconds, within a tenth of it.
+        share, every = (0.5, interval) if self.wanted else (0.1, self.background_every)
+        self._next_at = now + max(every, view.cpu_seconds / (cpu_budget * share)) - 0.05
+        return view
+
+    def want(self, wanted: bool) -> None:
+        self.wanted = wanted
+        if wanted:
+            self._next_at = None  # list at the next poll
 
 
 def _unreachable(inode: int, maximum: Optional[int], wall: float) -> NamespaceRow:
@@ -200,5 +269,18 @@ def _unreachable(inode: int, maximum: Optional[int], wall: float) -> NamespaceRo
 
 def with_namespaces(answers, watch: NamespaceWatch):
     """`answers` (an Answers) with every namespace listed, their kernel-log links taken
-    from the same poll's kernel log."""
-    return replace(answers, namespaces=watch.poll(answers.incident.kernel))
+    from the same poll's kernel log, and advice that knows them (memory is shared)."""
+    from ctwatch.engine.advising import poll_advice
+
+    view = watch.poll(answers.incident.kernel)
+    advice = answers.advice
+    if answers.snapshot is not None:
+        advice = poll_advice(
+            answers.snapshot,
+            answers.scan,
+            answers.rates,
+            answers.incident.tunables,
+            answers.watched,
+            view,
+        )
+    return replace(answers, namespaces=view, advice=advice)

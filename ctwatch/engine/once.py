@@ -10,6 +10,7 @@ from ctwatch.engine.answers import Answers
 from ctwatch.engine.incident import incident_tracker
 from ctwatch.engine.monitor import Monitor
 from ctwatch.engine.namespaces import NamespaceWatch, with_namespaces
+from ctwatch.engine.switching import watched_at_start
 from ctwatch.model.filters import Filter
 from ctwatch.sources.base import Source, SourceError
 
@@ -41,6 +42,8 @@ def once_monitor(
         incident=incident,
         netns=getattr(source, "netns", None),
         min_rate_span=MIN_RATE_WINDOW,
+        watched=watched_at_start(source, root),
+        root=root,
     )
     return monitor
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ctwatch.model.advice_namespaces import (
+    NEAR_FULL,
+    AdviceItem,
+    NamespaceLoad,
+    memory_item,
+    namespace_items,
+)
 from ctwatch.model.format import count as count_text
-from ctwatch.model.format import percent
+from ctwatch.model.format import human_bytes, percent
 
 ASSUMED_BYTES_PER_ENTRY = 320  # typical nf_conntrack slab objsize (256-400 seen in the wild)
 DEFAULT_ESTABLISHED_TIMEOUT = 432000  # 5 days, the kernel default
@@ -15,7 +22,6 @@ KERNEL_TIME_WAIT = 60  # the kernel's own TCP TIME_WAIT length, seconds
 BIG_SOURCE_SHARE = 0.25  # one source holding a quarter of the table is worth a look
 BIG_SOURCE_SHARE_UNDER_PRESSURE = 0.10  # near full, a tenth is (a flood from few addresses)
 DOMINANT_STATE_SHARE = 0.5
-NEAR_FULL = 0.8
 MAX_SOURCES_NAMED = 5
 # Half-open handshakes: the timeout that holds them, and the value suggested under a flood.
 HALF_OPEN = {
@@ -40,16 +46,6 @@ LEGACY_NAMES = _Names("net.ipv4.netfilter.ip_conntrack_", "ip_conntrack")
 
 
 @dataclass(frozen=True)
-class AdviceItem:
-    """One piece of advice: what, why (with the numbers), and a command a user could run."""
-
-    key: str  # drops | source | established_timeout | time_wait_timeout | max | buckets
-    title: str  # one line
-    reasoning: str
-    command: Optional[str] = None  # copy-pastable; ctwatch never runs it
-
-
-@dataclass(frozen=True)
 class Advice:
     """Sizing numbers (None where an input was unknown) and the advice items, most urgent first."""
 
@@ -63,18 +59,12 @@ class Advice:
     load_factor_at_max: Optional[float]  # max / buckets: chain length when full
     suggested_buckets: Optional[int]  # one bucket per entry at the max we end up with
     items: tuple = ()
-
-
-def human_bytes(n: Optional[float]) -> str:
-    """1536 -> '1.5 KiB'."""
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover - loop always returns
+    # Every namespace's table counts against the same kernel memory: their entries summed
+    # (None when the namespaces were not listed) and the worst case, each one at the max.
+    namespaces: int = 0
+    entries_all_namespaces: Optional[int] = None
+    memory_all_namespaces: Optional[int] = None
+    memory_all_namespaces_full: Optional[int] = None
 
 
 def _pct(part: float, whole: Optional[float]) -> str:
@@ -96,6 +86,8 @@ def advise(
     entries: Optional[int] = None,
     netns: Optional[str] = None,
     legacy: bool = False,
+    enter: Optional[str] = None,
+    namespaces: tuple = (),
 ) -> Advice:
     """Advice for a table holding `count` of `maximum` entries in `buckets` hash buckets.
 
@@ -106,6 +98,8 @@ def advise(
     (the scanned table; defaults to count). netns: a namespace name, to prefix the
     per-namespace commands with `ip netns exec NAME`. legacy: the kernel has the old
     ip_conntrack module (ProcSource's legacy layout): commands use its sysctl names.
+    enter: the command prefix that enters a namespace without a name (`nsenter ...`).
+    namespaces: NamespaceLoad of every network namespace, when they were listed.
     """
     names = LEGACY_NAMES if legacy else NF_NAMES
     assumed = not slab_objsize
@@ -123,11 +117,14 @@ def advise(
     )
     target_max = suggested_max if raise_max else maximum
     suggested_buckets = max(buckets or 0, target_max) if target_max else None
-    prefix = f"ip netns exec {netns} " if netns else ""
+    prefix = enter or (f"ip netns exec {netns} " if netns else "")
+    listed = [n for n in namespaces if n.entries is not None]
+    all_entries = sum(n.entries for n in listed) if namespaces else None
 
     items = []
     if dropping:
         items.append(_drops_item(count, maximum, drop_rate))
+    items.extend(namespace_items(namespaces, maximum))
     pressure = dropping or (fill is not None and fill >= NEAR_FULL)
     threshold = BIG_SOURCE_SHARE_UNDER_PRESSURE if pressure else BIG_SOURCE_SHARE
     items.extend(_source_items(top_sources, total, prefix, threshold))
@@ -141,12 +138,15 @@ def advise(
         per_entry,
         assumed,
         ram_bytes,
-        netns,
+        netns or enter,
         pointer_bits,
         names,
+        len(namespaces),
     )
     # An unlimited table (max 0) is the most urgent thing to say; otherwise sizing last.
     items.insert(0, max_item) if maximum == 0 else items.append(max_item)
+    if len(namespaces) > 1:
+        items.append(memory_item(namespaces, all_entries, maximum, per_entry, ram_bytes))
     if buckets and suggested_buckets and suggested_buckets > buckets:
         items.append(
             _buckets_item(count, buckets, target_max, suggested_buckets, pointer_bytes, names)
@@ -163,6 +163,12 @@ def advise(
         load_factor_at_max=maximum / buckets if maximum is not None and buckets else None,
         suggested_buckets=suggested_buckets,
         items=tuple(items),
+        namespaces=len(namespaces),
+        entries_all_namespaces=all_entries,
+        memory_all_namespaces=all_entries * per_entry if all_entries is not None else None,
+        memory_all_namespaces_full=(
+            len(namespaces) * maximum * per_entry if namespaces and maximum else None
+        ),
     )
 
 
@@ -278,6 +284,7 @@ def _max_item(
     netns,
     pointer_bits,
     names,
+    namespaces: int = 0,
 ) -> AdviceItem:
     rule = f"RAM / 16384 / {pointer_bits // 32}"
     size = f"{per_entry} bytes per entry{' (assumed: slabinfo unreadable)' if assumed else ''}"
@@ -302,7 +309,12 @@ def _max_item(
             f"Raise {names.module}_max from {maximum:,} to {suggested_max:,} (RAM-based sizing)",
             f"{human_bytes(ram_bytes)} of RAM / 16384 / {pointer_bits // 32} = "
             f"{suggested_max:,} entries; full, they use {human_bytes(extra)} "
-            f"({_pct(extra, ram_bytes)} of RAM) at {size}. "
+            f"({_pct(extra, ram_bytes)} of RAM) at {size}"
+            + (
+                f", in each of the {namespaces:,} namespaces that may fill up to it. "
+                if namespaces > 1
+                else ". "
+            )
             + caution.format(mem=f" ({human_bytes(extra)} when full)", chains=chains)
             + host,
             names.sysctl_cmd("", "max", suggested_max),
@@ -355,3 +367,6 @@ def _buckets_item(
         "change it; the kernel rehashes the table at once.",
         f"echo {suggested_buckets} > /sys/module/{names.module}/parameters/hashsize",
     )
+
+
+__all__ = ["NEAR_FULL", "Advice", "AdviceItem", "NamespaceLoad", "advise", "human_bytes"]

@@ -60,8 +60,13 @@ class NetnsSource(Source):
 
     name = "netns"
 
-    def __init__(self, name: str, root: str = "/") -> None:
-        path = netns_path(root, name)
+    def __init__(
+        self, name: str, root: str = "/", path: Optional[str] = None, inode: Optional[int] = None
+    ) -> None:
+        """`name` under /run/netns; or any namespace file at `path` (a bind mount, a
+        process's /proc/PID/ns/net), called `name`. With `inode`, the namespace found
+        there must be that one (a process's pid may have been reused meanwhile)."""
+        path = netns_path(root, name) if path is None else under(root, path)
         try:
             # O_NONBLOCK: a FIFO planted at the path must not hang the open; setns then
             # refuses any fd that is not a namespace.
@@ -72,6 +77,10 @@ class NetnsSource(Source):
                 if exc.errno == errno.ENOENT
                 else f"cannot open namespace {path}: {exc.strerror}"
             ) from None
+        if inode is not None and os.fstat(self._fd).st_ino != inode:
+            os.close(self._fd)
+            raise SourceError(f"network namespace {name!r} is gone ({path} is another one now)")
+        self.inode = os.fstat(self._fd).st_ino
         self.netns = name
         self._path = path
         self.label = f"netns {name}"

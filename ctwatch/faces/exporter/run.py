@@ -207,7 +207,7 @@ def _textfile_loop(args: argparse.Namespace, loop: PollLoop, stop: threading.Eve
 def _textfile_once(args: argparse.Namespace, filt, source, netns) -> int:
     """`--once --textfile PATH` (cron): one scan, one file."""
     try:
-        monitor = once_monitor(source, filt, top=args.top)
+        monitor = once_monitor(source, filt, top=args.top, root=args.root)
         answers = answer_once(monitor, rate_window=0, namespaces=_namespace_watch(args))
     finally:
         source.close()

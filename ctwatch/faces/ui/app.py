@@ -24,10 +24,12 @@ from ctwatch.faces.ui.display import Display
 from ctwatch.faces.ui.glyphs import ASCII, UNICODE, Glyphs, use_scrollbar_glyphs
 from ctwatch.faces.ui.incident_actions import IncidentActions
 from ctwatch.faces.ui.messages import AnswersReady
+from ctwatch.faces.ui.namespace_actions import NamespaceActions
 from ctwatch.faces.ui.screens.drill import DrillScreen
 from ctwatch.faces.ui.screens.help import HelpScreen
 from ctwatch.faces.ui.screens.info_screen import InfoScreen
 from ctwatch.faces.ui.screens.monitor_screen import AnswersScreen, MonitorScreen
+from ctwatch.faces.ui.screens.namespaces_screen import NamespacesScreen, NamespacesTable
 from ctwatch.faces.ui.screens.prompt import FilterPrompt
 from ctwatch.faces.ui.widgets.entries import EntriesTable
 from ctwatch.faces.ui.widgets.panel import BreakdownPanel
@@ -38,7 +40,7 @@ from ctwatch.sources.safe_text import safe_line
 log = logging.getLogger("ctwatch")
 
 
-class CtwatchApp(IncidentActions, App):
+class CtwatchApp(NamespaceActions, IncidentActions, App):
     CSS_PATH = "ctwatch.tcss"
     TITLE = "ctwatch"
     BINDINGS = BINDINGS
@@ -47,6 +49,7 @@ class CtwatchApp(IncidentActions, App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     handle_signals = False  # the CLI sets it: `kill` then leaves the terminal as it was
+    start_view: Optional[str] = None
 
     def __init__(
         self,
@@ -94,6 +97,8 @@ class CtwatchApp(IncidentActions, App):
         if self.handle_signals:
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         use_scrollbar_glyphs(self.glyphs.ascii)
+        if self.start_view:
+            self.call_after_refresh(self.action_open_view, self.start_view)
         # post_message is thread-safe: counters read between the pieces of a long scan.
         self.monitor.on_sample = lambda sample: self.post_message(AnswersReady(sample))
         if self.first_poll is None:
@@ -196,7 +201,6 @@ class CtwatchApp(IncidentActions, App):
             held_polls=self.held_polls,
             graph_scale=self.graph_scale,
             subnets=self.subnets,
-            watched=self.monitor.netns or "initial",
             allow_delete=self.allow_delete,
             log_path=self.log_path,
             cpu_budget=self.monitor.cpu_budget * 100,
@@ -239,6 +243,8 @@ class CtwatchApp(IncidentActions, App):
 
     # ---- which commands work now: the footer, the keys and the palette ask this ----
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if parameters:  # as the command table spells it: open_view('namespaces')
+            action = f"{action}({', '.join(repr(p) for p in parameters)})"
         return self.command_state(action, self.screen)
 
     def command_state(self, action: str, screen) -> Optional[bool]:
@@ -251,9 +257,12 @@ class CtwatchApp(IncidentActions, App):
         if action == "back":
             return isinstance(screen, (DrillScreen, InfoScreen))
         if action == "drill":
+            if isinstance(focused, NamespacesTable):
+                return focused.selected() is not None
             return isinstance(focused, BreakdownPanel) and focused.selected_key() is not None
         if action == "sort":
-            return True if isinstance(focused, (BreakdownPanel, EntriesTable)) else None
+            sortable = (BreakdownPanel, EntriesTable, NamespacesTable)
+            return True if isinstance(focused, sortable) else None
         if action in ("reset_baseline", "rolling_baseline"):
             return None if self.frozen else True
         return self.incident_state(action, screen)
@@ -281,9 +290,16 @@ class CtwatchApp(IncidentActions, App):
             self.request_poll()
         elif isinstance(focused, EntriesTable):
             focused.cycle_sort()
+        elif isinstance(self.screen, NamespacesScreen):
+            self.notify(f"Namespaces by {self.screen.cycle_sort()}.")
 
     def action_drill(self) -> None:
         focused = self.screen.focused
+        if isinstance(focused, NamespacesTable):
+            row = focused.selected()
+            if row is not None:
+                self.watch_namespace(row)
+            return
         if not isinstance(focused, BreakdownPanel):
             return
         key = focused.selected_key()
@@ -366,6 +382,9 @@ def create_app(
     allow_delete: bool = False,
     export_dir: str = ".",
     recorder=None,
+    namespaces=None,
+    root: str = "/",
+    start_view: Optional[str] = None,
 ) -> CtwatchApp:
     """The app for the CLI and the tests. `cpu_budget` is a percentage of one core;
     `clock` (monotonic/wall/cpu) and `host` are injectable for deterministic screens.
@@ -382,6 +401,8 @@ def create_app(
             incident=incident_tracker(source, kernel_log),
             recorder=recorder,
             netns=getattr(source, "netns", None),
+            namespaces=namespaces,
+            root=root,
         )
     app = CtwatchApp(
         monitor,
@@ -392,6 +413,7 @@ def create_app(
         log_path=log_path,
         first_poll=first_poll,
     )
+    app.start_view = start_view  # a view to open first (--all-netns: the namespaces)
     app.allow_delete = allow_delete
     app.export_dir = export_dir
     if app.is_replay:

@@ -43,6 +43,14 @@ class Command:
 COMMANDS = (
     Command("back", "escape", "back", "Back", "Back", "Leave the drill-down.", key_display="esc"),
     Command(
+        "home",
+        "h",
+        "go_home",
+        "Home",
+        "Back to the namespace ctwatch started on",
+        "Leave the namespace chosen in the namespaces view; its own table again.",
+    ),
+    Command(
         "drill",
         "enter",
         "drill",
@@ -185,6 +193,24 @@ COMMANDS = (
         "Rules",
         "Firewall rules and counters",
         "nft and iptables rules by packets/s, bytes/s or position; conntrack rules marked ct.",
+    ),
+    Command(
+        "namespaces",
+        "N",
+        "open_view('namespaces')",
+        "Netns",
+        "Network namespaces",
+        "Every namespace's entries, fill, drops and last table-full; enter watches one's table.",
+        key_display="N",
+    ),
+    Command(
+        "jump",
+        "j",
+        "jump_netns",
+        "Jump",
+        "Watch the namespace the kernel log blames",
+        "The namespace named by the newest 'table full in netns N' line: watch its table.",
+        show=False,  # the incident line says "j: watch it" when it applies
     ),
     Command(
         "subnets",

@@ -21,7 +21,6 @@ class Display:
     held_polls: int = 0  # polls collected since the display froze
     graph_scale: str = "limit"  # or "zoom"
     subnets: bool = False  # the Sources panel rolled up by /24 and /64
-    watched: str = "initial"  # the network namespace watched
     allow_delete: bool = False  # --allow-delete on the live system
     log_path: str = ""
     cpu_budget: float = 10.0  # percent of one core

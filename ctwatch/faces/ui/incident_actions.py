@@ -21,6 +21,7 @@ def _views() -> dict:
     from ctwatch.faces.ui.screens.expiry_screen import ExpiryScreen
     from ctwatch.faces.ui.screens.growers_screen import GrowersScreen
     from ctwatch.faces.ui.screens.kernel_screen import KernelLogScreen
+    from ctwatch.faces.ui.screens.namespaces_screen import NamespacesScreen
     from ctwatch.faces.ui.screens.rules_screen import RulesScreen
     from ctwatch.faces.ui.screens.snat_screen import SnatScreen
 
@@ -30,6 +31,7 @@ def _views() -> dict:
         "expiry": ExpiryScreen,
         "snat": SnatScreen,
         "advice": AdviceScreen,
+        "namespaces": NamespacesScreen,
         "rules": RulesScreen,
     }
 
@@ -43,6 +45,7 @@ class IncidentActions:
 
     # ---- availability (CtwatchApp.command_state asks) ----
     def incident_state(self, action: str, screen) -> Optional[bool]:
+        action_text = action
         action = action.split("(", 1)[0]  # the palette asks with the parameters
         if action in REPLAY_ACTIONS:
             return self.is_replay
@@ -52,6 +55,12 @@ class IncidentActions:
             return type(screen).__name__ == "RulesScreen"
         if action == "toggle_subnets":
             return True if type(screen).__name__ == "MonitorScreen" else None
+        if action == "open_view" and "namespaces" in action_text:
+            return self.monitor.listing is not None  # a replay has one table
+        if action == "go_home":
+            return self.monitor.away
+        if action == "jump_netns":
+            return self.jump_target() is not None
         return True
 
     @property
@@ -78,6 +87,10 @@ class IncidentActions:
         """Ask the monitor for what an open view needs (one more table read for SNAT)."""
         if "rules" in what and self.rules_watch is not None:
             self.rules_watch.set_active(wanted)  # read often only while shown
+            if wanted:
+                self.request_poll()
+        if "namespaces" in what and self.monitor.listing is not None:
+            self.monitor.listing.want(wanted)
             if wanted:
                 self.request_poll()
         if "snat" in what:

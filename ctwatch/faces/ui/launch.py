@@ -148,6 +148,9 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             kernel_log = KernelLog(args.root)
             stack.callback(kernel_log.close)
 
+        from ctwatch.engine.namespaces import Listing, NamespaceWatch
+        from ctwatch.engine.switching import watched_at_start
+
         monitor = Monitor(
             source,
             filt,
@@ -157,6 +160,11 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             incident=incident_tracker(source, kernel_log, args.root),
             recorder=recorder,
             netns=getattr(source, "netns", None),
+            watched=watched_at_start(source, args.root),
+            # Every namespace, for the namespaces view (N) and to name the one the kernel
+            # log blames: live only (a recording has one table).
+            namespaces=None if replay else Listing(NamespaceWatch(args.root)),
+            root=args.root,
         )
         first = FirstPoll(monitor)
         # Textual is imported only now (the glyphs module pulls it in), behind the scan.
@@ -174,6 +182,7 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             and not replay
             and os.path.realpath(args.root) == "/",
             export_dir=getattr(args, "export_dir", ".") or ".",
+            start_view="namespaces" if getattr(args, "all_netns", False) else None,
         )
         if not replay and os.path.realpath(args.root) == "/":
             _open_rules(app, args, stack)

@@ -33,9 +33,9 @@ class InfoScreen(AnswersScreen):
         yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
-        scroll = self.query_one("#info-scroll")
-        scroll.border_title = self.heading
-        scroll.focus()
+        for scroll in self.query("#info-scroll"):  # a subclass may compose its own body
+            scroll.border_title = self.heading
+            scroll.focus()
         super().on_mount()
 
     def where(self) -> str:

@@ -127,7 +127,7 @@ class MonitorScreen(AnswersScreen):
 
     def draw(self, sample: Answers, display: Display) -> None:
         self.query_one(FillGauge).show(sample, display.glyphs)
-        self.query_one(IncidentLine).show(sample, display.glyphs, display.watched)
+        self.query_one(IncidentLine).show(sample, display.glyphs)
         snap = sample.snapshot
         if snap is not None and snap.max:
             self._last_max = snap.max  # keeps the graph's scale while the source is away

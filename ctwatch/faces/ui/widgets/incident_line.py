@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ctwatch.engine.answers import Answers
+from ctwatch.engine.switching import last_blamed
 from ctwatch.faces.ui.glyphs import Glyphs
 from ctwatch.faces.ui.widgets.lines import by_priority
 from ctwatch.model import format as fmt
@@ -16,23 +17,21 @@ from ctwatch.model.trend import DROP_COUNTERS
 SHORT = {"drop": "drop", "early_drop": "early_drop", "insert_failed": "insert_failed"}
 
 
-def incident_text(
-    sample: Optional[Answers], glyphs: Glyphs, netns: str = "initial", width: int = 80
-) -> Text:
-    """`netns`: the namespace watched; a table-full line from another one says where.
-    What does not fit in `width` is left out whole, the least important first: a rate
+def incident_text(sample: Optional[Answers], glyphs: Glyphs, width: int = 80) -> Text:
+    """A table-full line from another namespace than the one watched says where. What
+    does not fit in `width` is left out whole, the least important first: a rate
     or a time is never cut. Rates are abbreviated (1.2K/s) before anything is left out."""
     if sample is None:
         return Text(end="")
-    parts = _parts(sample, glyphs, netns, None)
+    parts = _parts(sample, glyphs, None)
     full, kept = by_priority(parts, width)
     if kept == len(parts):
         return full
-    short, kept_short = by_priority(_parts(sample, glyphs, netns, 6), width)
+    short, kept_short = by_priority(_parts(sample, glyphs, 6), width)
     return short if kept_short > kept else full
 
 
-def _parts(sample: Answers, glyphs: Glyphs, netns: str, room: Optional[int]) -> list:
+def _parts(sample: Answers, glyphs: Glyphs, room: Optional[int]) -> list:
     """(priority, pieces) in display order: the drop rate, the last drop and the last
     table-full line first; other counters and the namespace after."""
     rates = sample.rates
@@ -62,10 +61,15 @@ def _parts(sample: Answers, glyphs: Glyphs, netns: str, room: Optional[int]) -> 
             ("table-full logged ", "dim"),
             (fmt.clock(kernel.last_table_full), "bold red"),
         )
-        where = kernel.namespaces[-1] if kernel.namespaces else netns
-        if where != netns:  # the kernel log is the whole machine's
-            named = (f" in {'the host' if where == 'initial' else where}", "dim")
-            parts.append((2, [(*logged, named), logged]))
+        blamed = last_blamed(kernel, sample.namespaces, sample.watched)
+        if blamed is not None and blamed.elsewhere:  # the kernel log is the whole machine's
+            named = (f" in {blamed.name}", "bold")
+            if blamed.row is not None and blamed.row.path is not None:
+                jump, key = ("  j: watch it", "dim"), (" (j)", "dim")
+                choices = [(*logged, named, jump), (*logged, named, key), (*logged, named), logged]
+                parts.append((2, choices))
+            else:
+                parts.append((2, [(*logged, named), logged]))
         else:
             parts.append((2, logged))
     return parts
@@ -74,6 +78,6 @@ def _parts(sample: Answers, glyphs: Glyphs, netns: str, room: Optional[int]) -> 
 class IncidentLine(Static):
     DEFAULT_CSS = "IncidentLine { height: 1; padding: 0 1; }"
 
-    def show(self, sample: Optional[Answers], glyphs: Glyphs, netns: str = "initial") -> None:
-        text = incident_text(sample, glyphs, netns, self.size.width or 80)
+    def show(self, sample: Optional[Answers], glyphs: Glyphs) -> None:
+        text = incident_text(sample, glyphs, self.size.width or 80)
         self.update(text, layout=False)

@@ -41,6 +41,12 @@ class TopLine(Static):
             text.append(" PAUSED ", style="bold reverse")
             text.append(" ")
         label = sample.source_label if sample else "starting"
+        # The namespace watched, always: its numbers are not the host's.
+        away = sample is not None and not sample.watched.initial
+        if away:
+            label = f"netns {sample.watched.name}"
+        elif sample is not None and sample.watched.inode is not None and label[:6] != "netns ":
+            label = f"netns host ({label})"  # the source path goes first when short
         replay = ""
         playback = sample.playback if sample is not None else None
         if playback is not None and playback.replay:
@@ -73,7 +79,9 @@ class TopLine(Static):
                 break
             parts.pop(name, None)
         room = width - used()
-        parts["label"] = (fmt.shorten(label, max(8, room), glyphs.ellipsis), "")
+        if " (" in label and len(label) > room:
+            label = label[: label.index(" (")]  # the path before the namespace's name
+        parts["label"] = (fmt.shorten(label, max(8, room), glyphs.ellipsis), "bold" if away else "")
         for i, (part, style) in enumerate(parts.values()):
             if i:
                 text.append(glyphs.sep, style="dim")
