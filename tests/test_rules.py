@@ -357,3 +357,17 @@ def test_background_reading_never_holds_up_the_poll():
     watch._reading.join(5)
     assert len(watch.poll().rows) == 10
     watch.close()
+
+
+def test_following_a_namespace_that_cannot_be_entered_says_so():
+    from types import SimpleNamespace
+
+    from ctwatch.engine.rules import follow
+    from ctwatch.engine.switching import Watched
+
+    watch = RulesWatch(_Fixed(((("nft", None, sample("nft_native.json"))),)), clock=_Clock())
+    assert follow(watch, Watched(name="initial", inode=1), None) == ()  # adopted as started
+    assert watch.target == 1
+    gone = SimpleNamespace(_path="/nonexistent/ns/net")
+    follow(watch, Watched(name="lab", inode=2, netns="lab", home=False), gone)
+    assert watch.target == 2 and "rules of lab" in watch.view.errors[0]

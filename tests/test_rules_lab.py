@@ -282,3 +282,32 @@ def test_lab_rate_limit_advice_applied_stops_a_spoofed_syn_flood():
         assert victim.count() - grown <= 600, (grown, victim.count())
         after = rules_of(victim)
         assert "limit_new" not in {i["key"] for i in after["advice"]["items"]}
+
+
+def test_lab_rules_follow_the_namespace_the_monitor_switches_to():
+    import os
+
+    from ctwatch.engine.rules import follow, open_rules
+    from ctwatch.engine.switching import Watched
+    from ctwatch.sources.netns import NetnsSource
+
+    with Lab("ctwrl") as a, Lab("ctwrl") as b:
+        a.nft("table inet only_a { chain c { udp dport 1111 counter accept; }; }")
+        b.nft("table inet only_b { chain c { udp dport 2222 counter accept; }; }")
+        ino = {lab.name: os.stat(f"/run/netns/{lab.name}").st_ino for lab in (a, b)}
+        watch, prefix = open_rules(netns=a.name)
+        source_b = NetnsSource(b.name)
+        try:
+            home = Watched(name=a.name, inode=ino[a.name], netns=a.name, home=True)
+            assert follow(watch, home, None) == ("ip", "netns", "exec", a.name)
+            tables = {r.rule.table for r in watch.poll(force=True).rows}
+            assert "only_a" in tables and "only_b" not in tables
+            away = Watched(name=b.name, inode=ino[b.name], netns=b.name, home=False)
+            assert follow(watch, away, source_b) == ("ip", "netns", "exec", b.name)
+            tables = {r.rule.table for r in watch.poll(force=True).rows}
+            assert "only_b" in tables and "only_a" not in tables
+            assert follow(watch, home, None) == ("ip", "netns", "exec", a.name)
+            assert "only_a" in {r.rule.table for r in watch.poll(force=True).rows}
+        finally:
+            source_b.close()
+            watch.close()

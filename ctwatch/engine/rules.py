@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shlex
 import threading
 from dataclasses import dataclass, replace
 from typing import Optional
@@ -63,6 +64,20 @@ class RulesWatch:
         self._baseline: Optional[tuple] = None  # (wall, counts)
         self._reading: Optional[threading.Thread] = None
         self.view = RulesView()
+        self.target = None  # the watched namespace the reader is in (inode, or name)
+        self.prefix: tuple = ()  # how the advice's commands enter it
+        self.home: Optional[tuple] = None  # (netns, pid, prefix) as started
+
+    def retarget(self, reader, target, prefix: tuple) -> None:
+        """Read another namespace's rules from now on (the monitor switched): its counts
+        start afresh, rates and baseline included; a reading of the old one is dropped."""
+        old, self.reader = self.reader, reader
+        self.target, self.prefix = target, prefix
+        self._before = self._baseline = None
+        self.view = RulesView(sort=self._sort)
+        with self._lock:
+            self._next_at = None
+        old.close()
 
     # ---- UI thread ----
     def reset_baseline(self) -> None:
@@ -117,12 +132,17 @@ class RulesWatch:
 
     def _read(self, now: float, reset: bool, sort: str) -> None:
         cpu = self.clock.cpu()
+        reader = self.reader
         try:
-            output = self.reader.read()
+            output = reader.read()
         except SourceError as exc:
+            if reader is not self.reader:
+                return  # the monitor switched namespace meanwhile
             self.view = replace(RulesView(), errors=(str(exc),), sort=sort)
             self._schedule(now, 0.0)
             return
+        if reader is not self.reader:
+            return  # read in the namespace the monitor just left
         ruleset = merge(output.outputs, output.errors)
         wall = self.clock.wall()
         fresh = counts(ruleset)
@@ -227,6 +247,36 @@ def with_rules(answers, watch: RulesWatch, prefix: tuple = (), force: bool = Fal
     return replace(answers, rules=view, advice=advice)
 
 
+def follow(watch: RulesWatch, watched, source) -> tuple:
+    """Keep the rules in the namespace the monitor watches now (its namespaces view can
+    switch it); the advice's command prefix for it. Called from the polling thread."""
+    target = watched.inode if watched.inode is not None else watched.name
+    if watch.target is None or target == watch.target:
+        watch.target = target  # the reader was opened on the namespace watched at start
+        return watch.prefix
+    from ctwatch.sources.rules import RulesReader
+
+    try:
+        if watched.home and watch.home is not None:
+            netns, pid, prefix = watch.home
+            reader = RulesReader(netns=netns, pid=pid)
+        else:
+            # The monitor's NetnsSource holds the namespace file it entered.
+            path = getattr(source, "_path", None)
+            reader = RulesReader(path=path) if path else RulesReader()
+            prefix = (
+                ("ip", "netns", "exec", watched.netns)
+                if watched.netns
+                else tuple(shlex.split(watched.enter or ""))
+            )
+    except SourceError as exc:
+        watch.view = replace(RulesView(), errors=(f"rules of {watched.name}: {exc}",))
+        watch.target = target
+        return watch.prefix
+    watch.retarget(reader, target, prefix)
+    return prefix
+
+
 def open_rules(
     root: str = "/",
     *,
@@ -241,4 +291,6 @@ def open_rules(
 
     reader = RulesReader(root, netns=netns, pid=pid)
     watch = RulesWatch(reader, cpu_budget=cpu_budget, background=background)
-    return watch, netns_prefix(netns, pid)
+    watch.prefix = netns_prefix(netns, pid)
+    watch.home = (netns, pid, watch.prefix)
+    return watch, watch.prefix

@@ -76,7 +76,8 @@ def _denied(message: str) -> bool:
 
 class RulesReader:
     """Runs the ruleset tools in the network namespace the monitor watches: --netns NAME
-    (/run/netns/NAME) or --pid PID (/proc/PID/ns/net), entered by one thread of ours
+    (/run/netns/NAME), --pid PID (/proc/PID/ns/net) or the namespace file the monitor
+    switched to (`path`), entered by one thread of ours
     with setns(2); its children inherit that namespace. None of the tools changes
     anything: they list."""
 
@@ -86,6 +87,7 @@ class RulesReader:
         *,
         netns: Optional[str] = None,
         pid: Optional[int] = None,
+        path: Optional[str] = None,
         which: Callable = shutil.which,
         privileged: Callable = has_net_admin,
     ) -> None:
@@ -99,9 +101,10 @@ class RulesReader:
             if path
         )
         self._privileged = privileged
-        if netns is None and pid is None:
+        if netns is None and pid is None and path is None:
             return
-        path = netns_path(root, netns) if netns else under(root, f"/proc/{pid}/ns/net")
+        if path is None:  # else a namespace file as it is (the monitor switched to it)
+            path = netns_path(root, netns) if netns else under(root, f"/proc/{pid}/ns/net")
         try:
             self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:

@@ -108,8 +108,9 @@ class IncidentActions:
         """The sample with the rules and the advice naming rules (polling thread)."""
         if self.rules_watch is None:
             return sample
-        from ctwatch.engine.rules import with_rules
+        from ctwatch.engine.rules import follow, with_rules
 
+        self.rules_prefix = follow(self.rules_watch, sample.watched, self.monitor.source)
         return with_rules(sample, self.rules_watch, self.rules_prefix)
 
     def action_rules_zero(self) -> None:
