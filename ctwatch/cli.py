@@ -232,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="offer D in a source's drill-down: conntrack -D -s IP after a y/n (live system only)",
     )
+    from ctwatch.faces.fleet import add_fleet_arguments
+
+    add_fleet_arguments(p)
     return p
 
 
@@ -345,9 +348,14 @@ def main(argv: Optional[list] = None) -> int:
 def _main(argv: Optional[list]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    problem = check_combination(args)
+    from ctwatch.faces.fleet import fleet_problem, run_fleet
+
+    fleet = args.prometheus is not None
+    problem = fleet_problem(args) or (None if fleet else check_combination(args))
     if problem:
         parser.error(problem)
+    if fleet:
+        return run_fleet(args)
     try:
         filt = build_filter(args)
     except ValueError as exc:
