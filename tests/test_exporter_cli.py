@@ -61,7 +61,7 @@ def test_listen_addresses(text, expected):
         ["--serve", "--json"],
         ["--serve", "--textfile", "/tmp/x.prom"],
         ["--textfile", "/tmp/x.prom", "--demo"],
-        ["--all-netns"],
+        ["--all-netns", "--demo"],
         ["--serve", "--all-netns", "--top-netns", "0"],
         ["--serve", "--all-netns", "--netns", "blue"],
     ],

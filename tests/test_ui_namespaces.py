@@ -35,10 +35,11 @@ def app_for(root):
 
 async def poll(app, pilot) -> None:
     app.monitor.clock.t += 1.0  # a tick: the view open lists every tick
+    seen = app.samples_received
     app.request_poll()
-    for _ in range(100):
+    for _ in range(1000):  # a loaded CI machine: up to 20 s
         await pilot.pause(0.02)
-        if not app._polling:
+        if not app._polling and app.samples_received > seen:
             break
     await pilot.pause()
 
