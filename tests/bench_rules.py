@@ -99,12 +99,44 @@ def cadence(lab: Lab, seconds: float, budget: float) -> dict:
     return {"reads": reads, "wall": wall, "share": used / wall, "cost": watch.view.cost}
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its reaped children (utime stime cutime cstime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def tui(lab: Lab, seconds: float, budget: float) -> dict:
+    """The installed ctwatch in tmux at 80x24 on the lab, the rules view open (`f`) for
+    `seconds`: CPU of its whole process tree, conntrack polls and UI included."""
+    ctwatch = os.path.join(os.path.dirname(sys.executable), "ctwatch")
+    name = f"ctwbench-{os.getpid()}"
+    command = f"exec {ctwatch} --netns {lab.name} --cpu-budget {budget:g} --log-file /dev/null"
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command],
+                   check=True)  # fmt: skip
+    try:
+        pid = int(subprocess.run(["tmux", "list-panes", "-t", name, "-F", "#{pane_pid}"],
+                                 capture_output=True, text=True, check=True).stdout.split()[0])  # fmt: skip
+        time.sleep(5)  # start-up and the first scan
+        subprocess.run(["tmux", "send-keys", "-t", name, "f"], check=True)
+        time.sleep(3)
+        c, w = tree_cpu(pid), time.monotonic()
+        time.sleep(seconds)
+        used, wall = tree_cpu(pid) - c, time.monotonic() - w
+        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
+                                capture_output=True, text=True).stdout  # fmt: skip
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    return {"share": used / wall, "wall": wall, "shown": "rules by" in screen}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rules", type=int, default=20_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--cadence", type=float, default=60.0, help="seconds of the view's loop")
     p.add_argument("--budget", type=float, default=10.0, help="--cpu-budget, percent")
+    p.add_argument("--tui", type=float, default=60.0, help="seconds of the TUI in tmux (0: skip)")
     args = p.parse_args(argv)
     reason = lab_unavailable_reason()
     if reason:
@@ -116,6 +148,7 @@ def main(argv=None) -> int:
         lab.nft(rules_gen.nft_script(n))
         rows.append(bench(lab, "nft", ["nft", "-j", "-t", "list", "ruleset"], args.runs, n))
         paced = cadence(lab, args.cadence, args.budget / 100.0) if args.cadence > 0 else None
+        shown = tui(lab, args.tui, args.budget) if args.tui > 0 else None
     with Lab("ctwbench") as lab:
         lab.run(["iptables-legacy-restore"], input=rules_gen.iptables_restore(n))
         rows.append(bench(lab, "iptables-legacy", ["iptables-legacy-save", "-c"], args.runs, n))
@@ -141,6 +174,12 @@ def main(argv=None) -> int:
             f"--cpu-budget {args.budget:g}: {paced['reads']} readings (one every "
             f"{paced['wall'] / max(1, paced['reads']):.1f} s), {paced['cost']:.2f} s CPU each, "
             f"{100 * paced['share']:.1f} % of a core in all"
+        )
+    if shown is not None:
+        print(
+            f"ctwatch in tmux 80x24, rules view open on it for {shown['wall']:.0f} s "
+            f"(--cpu-budget {args.budget:g}): {100 * shown['share']:.1f} % of a core for the "
+            f"whole process tree{'' if shown['shown'] else ' (the view did not show: check)'}"
         )
     return 0
 
