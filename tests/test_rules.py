@@ -371,3 +371,18 @@ def test_following_a_namespace_that_cannot_be_entered_says_so():
     gone = SimpleNamespace(_path="/nonexistent/ns/net")
     follow(watch, Watched(name="lab", inode=2, netns="lab", home=False), gone)
     assert watch.target == 2 and "rules of lab" in watch.view.errors[0]
+
+
+def test_text_report_has_rules_policies_and_uncounted_chains():
+    from ctwatch.faces.report.rules import rules_text
+
+    outputs = (
+        ("nft", None, sample("nft_native.json")),
+        ("iptables-legacy", "ip", sample("iptables_legacy_v4.txt")),
+    )
+    lines = rules_text(RulesWatch(_Fixed(outputs)).poll())
+    text = "\n".join(lines)
+    assert "18 firewall rules (nft, iptables-legacy)" in text
+    assert "iptables-legacy/ip/filter/FORWARD  policy DROP" in text
+    assert "no counter: 2 of 2 rules in nft inet filt plain (not shown as zero)" in text
+    assert any(line.split()[:2] == ["-", "-"] for line in lines)  # no counter: a dash

@@ -126,6 +126,12 @@ def rules_text(view: Optional[RulesView]) -> list:
             f"{fmt.count(rule.bytes) if rule.bytes is not None else '-':>9} "
             f"{'ct' if rule.conntrack else '  '} {where}  {rule.text}"
         )
+    for chain in view.chains:
+        if chain.policy and chain.packets is not None:  # iptables counts its policies
+            lines.append(
+                f"{fmt.count(chain.packets):>9} {fmt.count(chain.bytes):>9}    "
+                f"{chain.backend}/{chain.family}/{chain.table}/{chain.name}  policy {chain.policy}"
+            )
     for chain in view.uncounted:
         lines.append(
             f"no counter: {chain.uncounted} of {chain.rules} rules in "
