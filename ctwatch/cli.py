@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--snat", action="store_true", help="with --json: add the SNAT view (one more table read)"
     )
     mode.add_argument(
+        "--rules",
+        action="store_true",
+        help="with --once: add the firewall rules and their counters (nft, iptables)",
+    )
+    mode.add_argument(
         "--growers",
         action="store_true",
         help="with --json: scan again after the rate window and rank what grew in between",
@@ -249,6 +254,7 @@ NEEDS = (
     ("csv", "once", "--csv needs --once"),
     ("snat", "json", "--snat needs --once --json"),
     ("growers", "json", "--growers needs --once --json"),
+    ("rules", "once", "--rules needs --once (the live monitor's rules view is the f key)"),
 )
 LIVE_ONLY = ("record", "allow_delete")
 
@@ -281,6 +287,8 @@ def check_combination(args: argparse.Namespace) -> Optional[str]:
                 return f"{what} plays a recording: --{flag} does not apply to it"
         if args.record:
             return f"{what} plays a recording: --record would copy it"
+    if args.rules and (args.replay or os.path.realpath(args.root) != "/"):
+        return "--rules asks the running kernel's firewall, not a recording or --root tree"
     if args.source == "conntrack" and os.path.realpath(args.root) != "/":
         return "--source conntrack asks the running kernel, not the tree under --root"
     return None
@@ -299,7 +307,7 @@ def _exporter_problem(args: argparse.Namespace) -> Optional[str]:
         return "--serve keeps running; --once goes with --textfile"
     if args.textfile is not None and not args.textfile.endswith(".prom"):
         return "--textfile needs a file name ending in .prom (node_exporter reads only those)"
-    for flag in ("json", "csv", "demo", "replay", "record", "allow_delete"):
+    for flag in ("json", "csv", "rules", "demo", "replay", "record", "allow_delete"):
         if getattr(args, flag):
             return f"{what} does not go with --{flag.replace('_', '-')}"
     if args.top == 0:

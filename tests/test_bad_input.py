@@ -206,7 +206,8 @@ def test_max_zero(tmp_path):
     out, proc = once_json(root)
     assert (out["count"], out["max"], out["fill"], out["buckets"]) == (300, 0, None, 0)
     text = run(["--once", "--root", root])
-    assert text.returncode == 0 and "count    300 / max 0\n" in text.stdout
+    # 0 is no limit to the kernel (issue #10): said in words, not as a max of 0.
+    assert text.returncode == 0 and "count    300 / max unlimited\n" in text.stdout
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import Optional
 from ctwatch.engine.incident import IncidentView
 from ctwatch.engine.namespaces import NamespacesView
 from ctwatch.engine.playback import PlaybackState
+from ctwatch.engine.rules import RulesView
 from ctwatch.engine.snapshot import Snapshot
 from ctwatch.engine.switching import Watched
 from ctwatch.model.advice import Advice
@@ -161,6 +162,7 @@ class Answers:
     advice: Optional[Advice] = None  # read-only sizing advice from this poll's numbers
     namespaces: Optional[NamespacesView] = None  # every network namespace (--all-netns)
     watched: Watched = field(default_factory=Watched)  # the namespace these numbers are of
+    rules: Optional[RulesView] = None  # the firewall rules (--rules, the rules view)
 
     @property
     def problems(self) -> tuple:

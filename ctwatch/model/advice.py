@@ -129,22 +129,22 @@ def advise(
     threshold = BIG_SOURCE_SHARE_UNDER_PRESSURE if pressure else BIG_SOURCE_SHARE
     items.extend(_source_items(top_sources, total, prefix, threshold))
     items.extend(_timeout_items(states or {}, total, timeouts or {}, prefix, names))
-    items.append(
-        _max_item(
-            count,
-            maximum,
-            buckets,
-            suggested_max,
-            raise_max,
-            per_entry,
-            assumed,
-            ram_bytes,
-            netns or enter,
-            pointer_bits,
-            names,
-            len(namespaces),
-        )
+    max_item = _max_item(
+        count,
+        maximum,
+        buckets,
+        suggested_max,
+        raise_max,
+        per_entry,
+        assumed,
+        ram_bytes,
+        netns or enter,
+        pointer_bits,
+        names,
+        len(namespaces),
     )
+    # An unlimited table (max 0) is the most urgent thing to say; otherwise sizing last.
+    items.insert(0, max_item) if maximum == 0 else items.append(max_item)
     if len(namespaces) > 1:
         items.append(memory_item(namespaces, all_entries, maximum, per_entry, ram_bytes))
     if buckets and suggested_buckets and suggested_buckets > buckets:
@@ -321,6 +321,18 @@ def _max_item(
         )
     if maximum is None:
         return AdviceItem("max", f"{names.module}_max unknown", "The limit could not be read.")
+    if maximum == 0:
+        # The old "set the max to 0" trick: the kernel then checks no limit at all.
+        return AdviceItem(
+            "max",
+            f"{names.module}_max is 0: the table is unlimited",
+            "A max of 0 means no limit, not no tracking: a flood grows the table until "
+            "kernel memory is exhausted (at "
+            f"{size}). Set a real limit"
+            + (f" (RAM-based: {suggested_max:,}, {rule})." if suggested_max else ".")
+            + host,
+            names.sysctl_cmd("", "max", suggested_max) if suggested_max else None,
+        )
     now = maximum * per_entry
     if suggested_max is not None and maximum >= suggested_max:
         why = (

@@ -16,6 +16,11 @@ def count(value: Optional[int], width: Optional[int] = None) -> str:
     return fit(f"{value:,}", value, width)
 
 
+def limit(value: Optional[int], width: Optional[int] = None) -> str:
+    """The table's max: 0 is no limit at all to the kernel, so it says "unlimited"."""
+    return "unlimited" if value == 0 else count(value, width)
+
+
 def signed(value: int, width: Optional[int] = None) -> str:
     return fit(f"{value:+,}", value, width, "+" if value > 0 else "")
 

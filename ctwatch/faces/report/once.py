@@ -9,8 +9,10 @@ from typing import Optional
 
 from ctwatch.engine.answers import Answers
 from ctwatch.engine.once import NamespaceWatch, answer_once, answer_recording, once_monitor
+from ctwatch.engine.rules import open_rules, with_rules
 from ctwatch.faces.report.csv_text import answers_csv
 from ctwatch.faces.report.json import answers_json
+from ctwatch.faces.report.rules import rules_csv, rules_json, rules_text
 from ctwatch.faces.report.text import answers_text
 from ctwatch.model.filters import Filter
 from ctwatch.sources.base import SourceError
@@ -40,18 +42,32 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
     every_netns = getattr(args, "all_netns", False)
     kernel_log = KernelLog(args.root) if args.json or every_netns else None
     namespaces = NamespaceWatch(args.root) if every_netns else None
+    rules = None
+    if getattr(args, "rules", False):
+        try:
+            rules = open_rules(args.root, netns=args.netns, pid=args.pid)
+        except SourceError as exc:
+            source.close()
+            say(str(exc))
+            return EXIT_NO_SOURCE
     try:
         monitor = once_monitor(
             source, filt, top=args.top, kernel_log=kernel_log, root=args.root, snat=args.snat
         )
         window = args.rate_window if args.json or every_netns else 0.0
+        if rules is not None and window > 0:
+            rules[0].poll(force=True)  # the first reading: rates over the window
         answers = answer_once(
             monitor, rate_window=window, rescan=args.growers, namespaces=namespaces
         )
+        if rules is not None:
+            answers = with_rules(answers, rules[0], rules[1], force=True)
     finally:
         source.close()
         if kernel_log is not None:
             kernel_log.close()
+        if rules is not None:
+            rules[0].close()
     snap = answers.snapshot
     if answers.scan is None and (snap is None or (snap.count is None and snap.max is None)):
         say("; ".join(answers.problems) or "no conntrack data")
@@ -61,6 +77,8 @@ def run_once(args: argparse.Namespace, filt: Optional[Filter]) -> int:
         say(problem)
     if answers.scan is None:
         say(f"table not read: {answers.table_error}")
+    for problem in answers.rules.errors if answers.rules else ():  # "needs root": once
+        say(problem)
     return EXIT_OK
 
 
@@ -95,8 +113,10 @@ def print_answers(
     """Text and CSV are made printable here; JSON escapes every control character itself
     (json.dumps writes ASCII only)."""
     text = filt.describe() if filt else ""
+    rules = getattr(args, "rules", False)
     if args.csv:
-        out = answers_csv(answers)
+        # One table per CSV: --rules asks for the rules table instead of the breakdowns.
+        out = rules_csv(answers.rules) if rules else answers_csv(answers)
     elif args.json:
         doc = answers_json(
             answers,
@@ -106,8 +126,12 @@ def print_answers(
             growers=args.growers,
             snat=args.snat,
         )
+        if rules:
+            doc.update(rules_json(answers.rules))
         out = json.dumps({**doc, **(extra or {})}, indent=2) + "\n"
     else:
         out = answers_text(answers, text)
+        if rules:
+            out += "\n".join(rules_text(answers.rules)) + "\n"
     sys.stdout.write(safe_block(out))
     sys.stdout.flush()

@@ -23,7 +23,7 @@ def answers_text(answers: Answers, filter_text: str = "") -> str:
     lines.append(f"source   {source}: {answers.source_label}")
     count = snap.count if snap else None
     maximum = snap.max if snap else None
-    lines.append(f"count    {fmt.count(count)} / max {fmt.count(maximum)}{fill}")
+    lines.append(f"count    {fmt.count(count)} / max {fmt.limit(maximum)}{fill}")
     if snap is not None and snap.buckets:
         load = snap.load_factor
         lines.append(

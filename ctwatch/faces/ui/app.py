@@ -140,6 +140,7 @@ class CtwatchApp(NamespaceActions, IncidentActions, App):
                 return
         try:
             sample = self.monitor.poll(should_stop=lambda: worker.is_cancelled, scan=scan)
+            sample = self.with_rules(sample)  # the firewall rules, when due
         except PollCancelled:
             return
         except Exception as exc:  # Monitor.poll catches its own; this is the last defence

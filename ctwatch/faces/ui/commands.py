@@ -113,6 +113,14 @@ COMMANDS = (
         "Reset the change baseline",
         "+N/-N count from the scan on screen now (nothing in the kernel is reset).",
     ),
+    Command(
+        "rules_zero",
+        "z",
+        "rules_zero",
+        "Zero",
+        "Rules: count from now",
+        "The rules view counts packets from now, like iptables -Z (the kernel's stay as they are).",
+    ),
     Command("help", "question_mark", "help", "Help", "Help", "Keys and columns.", key_display="?"),
     Command("quit", "q", "quit", "Quit", "Quit", "Leave ctwatch (it never changes the kernel)."),
     Command(
@@ -177,6 +185,14 @@ COMMANDS = (
         "Advice (read-only)",
         "Memory per entry, a max from RAM, buckets, timeouts: commands to copy, never applied.",
         show=False,
+    ),
+    Command(
+        "rules",
+        "f",
+        "open_view('rules')",
+        "Rules",
+        "Firewall rules and counters",
+        "nft and iptables rules by packets/s, bytes/s or position; conntrack rules marked ct.",
     ),
     Command(
         "namespaces",

@@ -22,6 +22,7 @@ def _views() -> dict:
     from ctwatch.faces.ui.screens.growers_screen import GrowersScreen
     from ctwatch.faces.ui.screens.kernel_screen import KernelLogScreen
     from ctwatch.faces.ui.screens.namespaces_screen import NamespacesScreen
+    from ctwatch.faces.ui.screens.rules_screen import RulesScreen
     from ctwatch.faces.ui.screens.snat_screen import SnatScreen
 
     return {
@@ -31,6 +32,7 @@ def _views() -> dict:
         "snat": SnatScreen,
         "advice": AdviceScreen,
         "namespaces": NamespacesScreen,
+        "rules": RulesScreen,
     }
 
 
@@ -49,6 +51,8 @@ class IncidentActions:
             return self.is_replay
         if action == "delete_source":
             return self.delete_target(screen) is not None
+        if action == "rules_zero":  # only where it means something: the rules view
+            return type(screen).__name__ == "RulesScreen"
         if action == "toggle_subnets":
             return True if type(screen).__name__ == "MonitorScreen" else None
         if action == "open_view" and "namespaces" in action_text:
@@ -81,6 +85,10 @@ class IncidentActions:
 
     def _collect(self, what: tuple, wanted: bool) -> None:
         """Ask the monitor for what an open view needs (one more table read for SNAT)."""
+        if "rules" in what and self.rules_watch is not None:
+            self.rules_watch.set_active(wanted)  # read often only while shown
+            if wanted:
+                self.request_poll()
         if "namespaces" in what and self.monitor.listing is not None:
             self.monitor.listing.want(wanted)
             if wanted:
@@ -90,6 +98,34 @@ class IncidentActions:
             if wanted:
                 self.monitor.request_scan()
                 self.request_poll()
+
+    # ---- the rules view ----
+    rules_watch = None  # engine.rules.RulesWatch; None: no live firewall (a recording)
+    rules_prefix: tuple = ()
+    rules_missing = "no firewall rules here: a recording, or a tree under --root, has none"
+
+    def with_rules(self, sample):
+        """The sample with the rules and the advice naming rules (polling thread)."""
+        if self.rules_watch is None:
+            return sample
+        from ctwatch.engine.rules import follow, with_rules
+
+        self.rules_prefix = follow(self.rules_watch, sample.watched, self.monitor.source)
+        return with_rules(sample, self.rules_watch, self.rules_prefix)
+
+    def action_rules_zero(self) -> None:
+        if self.rules_watch is None:
+            return
+        self.rules_watch.reset_baseline()
+        self.request_poll()
+        self.notify("Rule counts start from now (the kernel's counters are untouched).")
+
+    def rules_sort(self) -> None:
+        if self.rules_watch is None:
+            return
+        sort = self.rules_watch.cycle_sort()
+        self.request_poll()
+        self.notify(f"Rules sorted by {sort}.", timeout=2)
 
     def action_toggle_subnets(self) -> None:
         self.subnets = not self.subnets

@@ -81,6 +81,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _open_rules(app, args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+    """The rules view's reader, in the namespace the monitor watches (read only while
+    the view is open, or once a minute for the advice)."""
+    from ctwatch.engine.rules import open_rules
+
+    try:
+        watch, prefix = open_rules(
+            netns=args.netns, pid=args.pid, cpu_budget=args.cpu_budget / 100.0, background=True
+        )
+    except SourceError as exc:
+        app.rules_missing = str(exc)
+        return
+    stack.callback(watch.close)
+    app.rules_watch, app.rules_prefix = watch, prefix
+
+
 def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
     from ctwatch.sources.recording import ReplaySource
     from ctwatch.sources.select import open_source
@@ -168,6 +184,8 @@ def run_tui(args: argparse.Namespace, filt: Optional[Filter]) -> int:
             export_dir=getattr(args, "export_dir", ".") or ".",
             start_view="namespaces" if getattr(args, "all_netns", False) else None,
         )
+        if not replay and os.path.realpath(args.root) == "/":
+            _open_rules(app, args, stack)
         app.handle_signals = True
         try:
             app.run(mouse=not args.no_mouse)

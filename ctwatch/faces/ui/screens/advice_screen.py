@@ -38,7 +38,8 @@ def advice_body(advice: Optional[Advice]) -> RenderableType:
         parts.append(Text(f"{i}. {item.title}", style="bold"))
         parts.append(Text(item.reasoning))
         if item.command:
-            parts.append(Text(f"   {item.command}", style="bold cyan"))
+            command = item.command.replace("\n", "\n   ")  # one command a line
+            parts.append(Text(f"   {command}", style="bold cyan"))
         parts.append(Text(""))
     return Group(*parts)
 

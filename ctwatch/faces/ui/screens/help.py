@@ -15,8 +15,8 @@ from ctwatch.faces.ui.commands import COMMANDS
 # The footer leads with what the view offers; help reads best from the basics on.
 HELP_ORDER = ("quit", "pause", "slower", "faster", "sort", "drill", "filter", "back", "reset",
               "rolling", "graph", "help", "kernel", "growers", "expiry", "snat", "advice",
-              "namespaces", "home", "jump", "subnets", "export", "delete", "seek_back",
-              "seek_start", "seek_end", "slower_replay")  # fmt: skip
+              "rules", "rules_zero", "namespaces", "home", "jump", "subnets", "export",
+              "delete", "seek_back", "seek_start", "seek_end", "slower_replay")  # fmt: skip
 
 COLUMNS = (
     ("count", "entries with that key in the last table scan"),

@@ -90,7 +90,11 @@ class FillGauge(Widget):
         head.append("count ", style="dim")
         head.append(number(snap.count) if snap.count is not None else "?", style=style or "bold")
         head.append(" / ", style="dim")
-        head.append(number(snap.max) if snap.max is not None else "?")
+        unlimited = snap.max == 0  # no limit to the kernel: see the advice
+        head.append(
+            "unlimited" if unlimited else number(snap.max) if snap.max is not None else "?",
+            style="bold red" if unlimited else "",
+        )
         head.append(f"  {fmt.percent(snap.fill)}" if snap.fill is not None else "", style=style)
         return head
 

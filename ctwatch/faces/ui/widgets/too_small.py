@@ -19,7 +19,7 @@ class TooSmall(Static):
         text = Text(justify="center", end="")
         snap = sample.snapshot if sample else None
         if snap is not None:
-            text.append(f"conntrack {fmt.count(snap.count)} / {fmt.count(snap.max)}", "bold")
+            text.append(f"conntrack {fmt.count(snap.count)} / {fmt.limit(snap.max)}", "bold")
             if snap.fill is not None:
                 text.append(f"  {fmt.percent(snap.fill)}", "bold")
             text.append("\n\n")
