@@ -51,7 +51,10 @@ def test_a_million_entries_at_80x24(tmp_path, term):
     )
     try:
         # One scan of 150 MB: seconds on a quiet machine; a generous deadline for a busy one.
-        text = terminal.wait(lambda s: "1,000,000 entries scanned" in s, timeout=180)
+        # The status line and the panels are two refreshes: wait for both.
+        text = terminal.wait(
+            lambda s: "1,000,000 entries scanned" in s and "203.0.113.7" in s, timeout=180
+        )
         assert "count 1,000,000 / 4,294,967,295" in text
         assert "buckets 4,294,967,295" in text
         src = next(line for line in text.splitlines() if "203.0.113.7" in line)

@@ -18,8 +18,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ctwatch.engine.answers import Answers, Focus
 from ctwatch.engine.incident import incident_tracker
 from ctwatch.engine.monitor import Monitor, PollCancelled
+from ctwatch.faces.ui.command_states import CommandStates
 from ctwatch.faces.ui.commands import BINDINGS, Command, CommandsProvider
-from ctwatch.faces.ui.commands import COMMANDS as COMMAND_TABLE
 from ctwatch.faces.ui.display import Display
 from ctwatch.faces.ui.glyphs import ASCII, UNICODE, Glyphs, use_scrollbar_glyphs
 from ctwatch.faces.ui.incident_actions import IncidentActions
@@ -40,7 +40,7 @@ from ctwatch.sources.safe_text import safe_line
 log = logging.getLogger("ctwatch")
 
 
-class CtwatchApp(NamespaceActions, IncidentActions, App):
+class CtwatchApp(CommandStates, NamespaceActions, IncidentActions, App):
     CSS_PATH = "ctwatch.tcss"
     TITLE = "ctwatch"
     BINDINGS = BINDINGS
@@ -232,40 +232,9 @@ class CtwatchApp(NamespaceActions, IncidentActions, App):
             self._bindings_shown = state
             self.refresh_bindings()
 
-    def bindings_state(self, screen) -> tuple:
-        focused = screen.focused
-        states = tuple(self.command_state(c.action, screen) for c in COMMAND_TABLE)
-        return (id(screen), id(focused), states)
-
     def screen_resumed(self, screen: AnswersScreen) -> None:
         if screen is self.screen:
             self.show(self.shown if self.frozen else self.latest)
-
-    # ---- which commands work now: the footer, the keys and the palette ask this ----
-    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
-        if parameters:  # as the command table spells it: open_view('namespaces')
-            action = f"{action}({', '.join(repr(p) for p in parameters)})"
-        return self.command_state(action, self.screen)
-
-    def command_state(self, action: str, screen) -> Optional[bool]:
-        """True: available; None: shown but disabled; False: hidden and passed on."""
-        if action in ("quit", "command_palette"):
-            return True
-        if not isinstance(screen, AnswersScreen):
-            return False
-        focused = screen.focused
-        if action == "back":
-            return isinstance(screen, (DrillScreen, InfoScreen))
-        if action == "drill":
-            if isinstance(focused, NamespacesTable):
-                return focused.selected() is not None
-            return isinstance(focused, BreakdownPanel) and focused.selected_key() is not None
-        if action == "sort":
-            sortable = (BreakdownPanel, EntriesTable, NamespacesTable)
-            return True if isinstance(focused, sortable) else None
-        if action in ("reset_baseline", "rolling_baseline"):
-            return None if self.frozen else True
-        return self.incident_state(action, screen)
 
     def run_command(self, command: Command) -> None:
         self.call_later(self.run_action, command.action)

@@ -55,8 +55,12 @@ class IncidentActions:
             return type(screen).__name__ == "RulesScreen"
         if action == "toggle_subnets":
             return True if type(screen).__name__ == "MonitorScreen" else None
-        if action == "open_view" and "namespaces" in action_text:
-            return self.monitor.listing is not None  # a replay has one table
+        if action == "open_view":
+            name = action_text.partition("(")[2].strip("()'\" ")
+            if isinstance(screen, _views().get(name, ())):
+                return False  # the view on screen: its key need not take footer room
+            if name == "namespaces":
+                return self.monitor.listing is not None  # a replay has one table
         if action == "go_home":
             return self.monitor.away
         if action == "jump_netns":
