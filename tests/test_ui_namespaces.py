@@ -22,7 +22,9 @@ from ctwatch.sources.procfs import ProcSource
 
 
 def app_for(root):
-    listing = Listing(NamespaceWatch(str(root)))
+    # The listing's cost paces it (cost / budget): measured in real CPU seconds it
+    # would race the fake clock on a loaded machine, so it costs nothing here.
+    listing = Listing(NamespaceWatch(str(root), cpu=lambda: 0.0))
     return create_app(
         ProcSource(str(root)),
         host="lab",
@@ -33,13 +35,28 @@ def app_for(root):
     )
 
 
+def idle(app) -> bool:
+    """No poll running, none asked for, none armed."""
+    return not app._polling and not app._poll_again and app._poll_timer is None
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(1000):  # a loaded CI machine: up to 20 s
+        await pilot.pause(0.02)
+        if idle(app):
+            return
+
+
 async def poll(app, pilot) -> None:
+    """One whole poll that starts after this call: a poll already under way (a key may
+    have asked for one) must not be taken for it, its files read before a test wrote."""
+    await settle(app, pilot)
     app.monitor.clock.t += 1.0  # a tick: the view open lists every tick
     seen = app.samples_received
     app.request_poll()
-    for _ in range(1000):  # a loaded CI machine: up to 20 s
+    for _ in range(1000):
         await pilot.pause(0.02)
-        if not app._polling and app.samples_received > seen:
+        if app.samples_received > seen and idle(app):
             break
     await pilot.pause()
 
