@@ -109,9 +109,7 @@ class IncidentTracker:
         """The monitor now watches another namespace (polling thread): what was learnt
         from the last one's table goes; the kernel log, the whole machine's, stays."""
         self.restart()
-        self.own_namespace = getattr(source, "netns", None) is None and not getattr(
-            source, "pid", None
-        )
+        self.own_namespace = own_namespace(source)
         self._drops_seen = self._last_drop = None
         self._expiry, self._subnets, self._previous_subnets = (), None, None
         self._snat = self._snat_error = self._owners = None
@@ -274,8 +272,14 @@ def incident_tracker(source, kernel_log=None, root: str = "/", **options) -> Inc
     """The tracker for `source`. Sockets of another namespace are not ours to see: no
     owners for those flows. Lives here, not in the UI, so that the CLI builds it before
     Textual is imported (the first scan starts before the toolkit loads)."""
-    own = getattr(source, "netns", None) is None and getattr(source, "pid", None) is None
-    return IncidentTracker(kernel_log=kernel_log, root=root, own_namespace=own, **options)
+    return IncidentTracker(
+        kernel_log=kernel_log, root=root, own_namespace=own_namespace(source), **options
+    )
+
+
+def own_namespace(source) -> bool:
+    """Whether `source` reads ctwatch's own namespace (its sockets are ours to look up)."""
+    return getattr(source, "netns", None) is None and getattr(source, "pid", None) is None
 
 
 def clock_text(wall: Optional[float]) -> str:

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from ctwatch.engine.namespaces import NamespaceRow
 from ctwatch.sources.base import Source, SourceError, under
-from ctwatch.sources.namespaces import ns_inode
+from ctwatch.sources.namespaces import initial_net, net_inode_at
 from ctwatch.sources.netns import NetnsSource
 
 log = logging.getLogger("ctwatch")
@@ -36,21 +36,6 @@ class Watched:
     home: bool = True  # the namespace ctwatch was started on
 
 
-def _link_inode(path: str) -> Optional[int]:
-    try:
-        return ns_inode(os.readlink(path))
-    except OSError:
-        return None
-
-
-def initial_inode(root: str = "/") -> Optional[int]:
-    for who in ("2", "1", "self"):  # kthreadd lives in the initial namespace
-        inode = _link_inode(under(root, f"/proc/{who}/ns/net"))
-        if inode is not None:
-            return inode
-    return None
-
-
 def watched_at_start(source: Source, root: str = "/") -> Watched:
     """What the monitor watches as started (--netns, --pid, or its own namespace)."""
     live = os.path.realpath(root) == "/"
@@ -61,10 +46,10 @@ def watched_at_start(source: Source, root: str = "/") -> Watched:
     if netns is not None:
         inode = getattr(source, "inode", None)
     elif pid is not None:
-        inode = _link_inode(under(root, f"/proc/{pid}/ns/net"))
+        inode = net_inode_at(under(root, f"/proc/{pid}/ns/net"))
     else:
-        inode = _link_inode("/proc/self/ns/net")
-    initial = inode is not None and inode == initial_inode(root)
+        inode = net_inode_at("/proc/self/ns/net")
+    initial = inode is not None and inode == initial_net(root)
     if netns is not None:
         name = netns
     elif pid is not None:
@@ -150,19 +135,20 @@ class Switching:
         if self._home[2].inode is not None and row.inode == self._home[2].inode:
             return self.go_home()
         source = source_for(row, root)
-        watched = watched_for(row, initial_inode(root))
-        with self._lock:
-            if self._switch is not None and self._switch[0] is not self._home[0]:
-                self._switch[0].close()
-            self._switch = (source, None, watched)
+        watched = watched_for(row, initial_net(root))
+        self._ask((source, None, watched))
         return watched
 
     def go_home(self) -> Watched:
+        self._ask(self._home)
+        return self._home[2]
+
+    def _ask(self, switch: tuple) -> None:
+        """The switch the next poll makes; one asked before and not made is dropped."""
         with self._lock:
             if self._switch is not None and self._switch[0] is not self._home[0]:
                 self._switch[0].close()
-            self._switch = self._home
-        return self._home[2]
+            self._switch = switch
 
     @property
     def away(self) -> bool:

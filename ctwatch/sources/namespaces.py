@@ -89,6 +89,11 @@ def nsfs_mounts(mountinfo: str) -> list:
     return found
 
 
+def net_inode_at(path: str) -> Optional[int]:
+    """The network namespace inode a `.../ns/net` link points to, or None."""
+    return ns_inode(_readlink(path) or "")
+
+
 def _readlink(path: str) -> Optional[str]:
     try:
         return os.readlink(path)
@@ -239,12 +244,13 @@ def _entered_stats() -> tuple:
     return stats, problem
 
 
-def _initial_net(root: str) -> Optional[int]:
+def initial_net(root: str) -> Optional[int]:
+    """The inode of the initial network namespace, or None when no link is readable."""
     # Kernel threads (kthreadd is pid 2) live in the initial namespaces, and the kernel
     # log's "table full" without "in netns N" means that one; pid 1 may be unreadable
     # even to root (a sandbox's init), or a container's init.
     for who in ("2", "1", "self"):
-        inode = ns_inode(_readlink(under(root, f"/proc/{who}/ns/net")) or "")
+        inode = net_inode_at(under(root, f"/proc/{who}/ns/net"))
         if inode is not None:
             return inode
     return None
@@ -314,7 +320,7 @@ def discover_namespaces(root: str = "/") -> Discovery:
         errors.append(f"bind mounts not listed: {exc}")
     for inode, point in nsfs_mounts(mountinfo):
         mounts.setdefault(inode, []).append(point)
-    host = _initial_net(root)
+    host = initial_net(root)
     own_uts = _own_uts(root)
     boot_wall = _boot_wall(root)
     facts: dict = {}

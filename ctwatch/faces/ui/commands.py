@@ -305,10 +305,18 @@ BINDINGS = [c.binding() for c in COMMANDS]
 class CommandsProvider(Provider):
     """The palette's view of the command table, offering only what works right now."""
 
+    commands: tuple = COMMANDS  # the fleet view's provider offers its own table
+
+    def offered(self, command: Command) -> bool:
+        return True
+
     def _available(self):
         app = self.app
-        for command in COMMANDS:
-            if app.command_state(command.action, self.screen) is not False:
+        for command in self.commands:
+            if (
+                self.offered(command)
+                and app.command_state(command.action, self.screen) is not False
+            ):
                 yield command
 
     async def search(self, query: str) -> Hits:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-from ctwatch.faces.ui.commands import Command
+from ctwatch.faces.ui.commands import Command, CommandsProvider
 
 # Same keys as the host monitor where they mean the same thing (s, /, enter, esc, space,
 # +/-, ?, q); [ and ] move in time here as they move through a replay there.
@@ -117,30 +113,10 @@ HELP_ORDER = ("quit", "pause", "slower", "faster", "sort", "drill", "filter", "b
               "hour_back", "now", "help")  # fmt: skip
 
 
-class FleetCommandsProvider(Provider):
+class FleetCommandsProvider(CommandsProvider):
     """The palette's view of the fleet's command table, offering only what works now."""
 
-    def _available(self):
-        for command in FLEET_COMMANDS:
-            if command.help and self.app.command_state(command.action, self.screen) is not False:
-                yield command
+    commands = FLEET_COMMANDS
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for command in self._available():
-            score = matcher.match(command.title)
-            if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(command.title),
-                    partial(self.app.run_command, command),
-                    help=f"{command.keys_shown}: {command.help}",
-                )
-
-    async def discover(self) -> Hits:
-        for command in self._available():
-            yield DiscoveryHit(
-                command.title,
-                partial(self.app.run_command, command),
-                help=f"{command.keys_shown}: {command.help}",
-            )
+    def offered(self, command: Command) -> bool:
+        return bool(command.help)
